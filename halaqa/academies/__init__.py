@@ -1,0 +1,1 @@
+"""Tenancy and people: academies, users, memberships and roles, guardianships, auth, API keys."""

@@ -1,0 +1,59 @@
+"""Academy settings (pure): every rule's number, with DESIGN.md's defaults, validated together."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+class AcademySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Meeting room and join windows.
+    meeting_prepare_minutes: Minutes = Field(15, description="Room opens this long before start.")
+    teacher_join_early_minutes: Minutes = Field(15, description="Teachers may join this early.")
+    student_join_early_minutes: Minutes = Field(5, description="Students may join this early.")
+    join_grace_minutes: Minutes = Field(15, description="Joining allowed this long after the end.")
+    # Completion and finalisation.
+    auto_complete_buffer_minutes: Minutes = Field(5, description="Auto-complete after the end.")
+    overtime_cap_minutes: Minutes = Field(60, description="Longest a class may run over.")
+    finalize_delay_minutes: Minutes = Field(5, description="Attendance finalised after the end.")
+    # Attendance folding and policy.
+    reconnect_merge_seconds: int = Field(120, ge=0, le=3600, description="Gaps bridged.")
+    partial_percent: Percent = Field(50, description="Below this share a student is absent.")
+    present_percent: Percent = Field(80, description="From this share a student is present.")
+    late_after_minutes: Minutes = Field(10, description="Joining later than this is late.")
+    left_early_minutes: Minutes = Field(10, description="Leaving earlier than this is early.")
+    teacher_present_percent: Percent = Field(90, description="Teacher present from this share.")
+    teacher_partial_percent: Percent = Field(50, description="Below this a teacher is absent.")
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Self:
+        if self.partial_percent > self.present_percent:
+            raise ValueError("partial_percent must not exceed present_percent")
+        if self.teacher_partial_percent > self.teacher_present_percent:
+            raise ValueError("teacher_partial_percent must not exceed teacher_present_percent")
+        if self.student_join_early_minutes > self.meeting_prepare_minutes:
+            raise ValueError("students cannot join before the room opens (meeting_prepare_minutes)")
+        if self.teacher_join_early_minutes > self.meeting_prepare_minutes:
+            raise ValueError("teachers cannot join before the room opens (meeting_prepare_minutes)")
+        if self.auto_complete_buffer_minutes > self.overtime_cap_minutes:
+            raise ValueError("auto_complete_buffer_minutes must not exceed overtime_cap_minutes")
+        return self
+
+
+def effective_settings(overrides: dict[str, Any]) -> AcademySettings:
+    """The settings in force: defaults, with the academy's own values on top."""
+    return AcademySettings.model_validate(overrides)
+
+
+def merge_overrides(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Apply a partial update; `None` returns a setting to its default. Raises if invalid."""
+    merged = {**current, **patch}
+    merged = {key: value for key, value in merged.items() if value is not None}
+    effective_settings(merged)
+    return merged

@@ -1,0 +1,187 @@
+"""`halaqa`: serve, migrate, create academies and users, load the demo, run the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from halaqa import __version__
+from halaqa.academies import service
+from halaqa.academies.auth import Actor
+from halaqa.academies.repository import UserRepository
+from halaqa.academies.schemas import AcademyCreate, UserCreate
+from halaqa.cli.context import console, errors, in_transaction, validated
+from halaqa.cli.demo import demo_logins, load_demo
+from halaqa.config import get_settings
+from halaqa.db import migrate
+from halaqa.db.engine import create_engine
+from halaqa.db.session import Database
+from halaqa.kit.clock import SystemClock
+from halaqa.kit.deps import Runtime
+from halaqa.worker.runner import Worker
+
+app = typer.Typer(
+    help="Halaqa: live classes, attendance and session packages.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+academy_app = typer.Typer(help="Academies.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo academy.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(academy_app, name="academy")
+app.add_typer(user_app, name="user")
+app.add_typer(demo_app, name="demo")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"halaqa {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Start the HTTP server (and, in embedded worker mode, the worker inside it)."""
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        errors.print("[red]error:[/red] several server processes need PostgreSQL")
+        raise typer.Exit(1)
+    console.print(f"Halaqa {__version__} on http://{host}:{port}  (API docs: /api/docs)")
+    uvicorn.run(
+        "halaqa.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.value.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@academy_app.command("create")
+def academy_create(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    admin_email: Annotated[str, typer.Option(help="Email of an existing user who will run it.")],
+    time_zone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    locale: Annotated[str, typer.Option(help="Default language: ar or en.")] = "ar",
+) -> None:
+    """Create an academy with its first admin."""
+    data = validated(
+        AcademyCreate, slug=slug, name=name, time_zone=time_zone, default_locale=locale
+    )
+
+    async def work(rt: Runtime) -> None:
+        admin = await UserRepository(rt.session).by_email_key(service.email_key(admin_email))
+        if admin is None:
+            errors.print(
+                f"[red]error:[/red] no user {admin_email}; create it with `halaqa user create`"
+            )
+            raise typer.Exit(1)
+        await service.create_academy(rt, Actor(), data, admin_user_id=admin.id)
+
+    in_transaction(work)
+    console.print(f"academy {slug} created, run by {admin_email}")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="10+ characters."
+        ),
+    ],
+    platform_admin: Annotated[bool, typer.Option(help="May create academies.")] = False,
+    locale: Annotated[str, typer.Option(help="ar or en.")] = "ar",
+    time_zone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+) -> None:
+    """Create a user account (and optionally make it a platform admin)."""
+    data = validated(
+        UserCreate, email=email, name=name, password=password, locale=locale, time_zone=time_zone
+    )
+
+    async def work(rt: Runtime) -> None:
+        await service.create_user(
+            rt,
+            email=data.email,
+            name=data.name,
+            password=data.password,
+            locale=data.locale,
+            time_zone=data.time_zone,
+            platform_admin=platform_admin,
+        )
+
+    in_transaction(work)
+    console.print(f"user {email} created" + (" (platform admin)" if platform_admin else ""))
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Create the demo academy (once; later runs change nothing) and print its logins."""
+    created = in_transaction(load_demo)
+    console.print("demo academy created" if created else "demo academy already there")
+    table = Table(title="Demo logins (academy: demo)")
+    for column in ("role", "email", "password"):
+        table.add_column(column)
+    for row in demo_logins():
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option(help="Run one pass over everything due, then exit.")
+    ] = False,
+) -> None:
+    """Run the background worker (use with HALAQA_WORKER_MODE=external)."""
+    settings = get_settings()
+
+    async def run() -> None:
+        database = Database(create_engine(settings.database_url), SystemClock())
+        runner = Worker(database, settings, settings.secret())
+        try:
+            if once:
+                console.print(await runner.tick())
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await runner.run(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,97 @@
+"""One Settings object, read from HALAQA_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from halaqa.db.engine import normalize_database_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/halaqa.db"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class WorkerMode(StrEnum):
+    EMBEDDED = "embedded"  # the server process runs the worker loop too (SQLite default)
+    EXTERNAL = "external"  # workers run as separate `halaqa worker` processes
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HALAQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="At least 32 characters. Keys the digests of tokens, API keys and invitations.",
+    )
+    secret_key_file: Path = Field(
+        Path("var/secret_key"),
+        description="Where a generated secret key is kept when secret_key is not set.",
+    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server.")
+    worker_mode: WorkerMode = WorkerMode.EMBEDDED
+    worker_poll_seconds: float = Field(5.0, gt=0)
+    log_level: LogLevel = LogLevel.INFO
+
+    token_ttl_hours: int = Field(24 * 14, gt=0, description="Lifetime of a login token.")
+    invitation_ttl_hours: int = Field(24 * 7, gt=0)
+    login_max_failures_per_account: int = Field(5, gt=0)
+    login_max_failures_per_address: int = Field(20, gt=0)
+    login_failure_window_minutes: int = Field(15, gt=0)
+    max_body_bytes: int = Field(1_000_000, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret(self) -> bytes:
+        """The server secret; generated once into `secret_key_file` when none is configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.secret_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            # link() fails if another process got there first; its key wins and ours is dropped.
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

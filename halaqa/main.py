@@ -1,0 +1,243 @@
+"""The application factory: one FastAPI app, its error shape, health checks and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from halaqa import __version__
+from halaqa.academies.endpoints import academies_router, auth_router, me_router
+from halaqa.config import Settings, WorkerMode, get_settings
+from halaqa.db.engine import create_engine
+from halaqa.db.migrate import current_revision, head_revision
+from halaqa.db.session import Database
+from halaqa.exceptions import AppError, RateLimited
+from halaqa.kit.clock import Clock, SystemClock
+from halaqa.worker.runner import Worker
+
+log = logging.getLogger("halaqa")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request"),
+        (401, "Not signed in, or the token is invalid"),
+        (403, "Signed in, but not allowed"),
+        (404, "Not found (also: an academy you do not belong to)"),
+        (409, "Conflicts with the current state"),
+        (413, "Request body too large"),
+        (422, "A field is missing or invalid; details name each field"),
+        (429, "Too many attempts"),
+    )
+}
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(create_engine(settings.database_url), clock)
+        app.state.database = database
+        worker_task = None
+        stop = asyncio.Event()
+        if settings.worker_mode is WorkerMode.EMBEDDED:
+            worker = Worker(database, settings, app.state.secret)
+            worker_task = asyncio.create_task(worker.run(stop), name="halaqa-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await database.dispose()
+
+    app = FastAPI(
+        title="Halaqa",
+        version=__version__,
+        description="Live classes, attendance and session packages for online academies.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.secret = settings.secret()
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _install_health(app)
+    for router in (auth_router, me_router, academies_router):
+        app.include_router(router)
+    return app
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, error: AppError) -> JSONResponse:
+        response = JSONResponse(error.to_body(), status_code=error.status_code)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = list(error.errors())
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return _error(400, "malformed_json", "the request body is not valid JSON")
+        details = [
+            {"field": _field_name(tuple(p.get("loc", ()))), "message": p.get("msg", "invalid")}
+            for p in problems
+        ]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return _error(422, "validation_error", message or "invalid request", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        code = codes.get(error.status_code, "http_error")
+        message = "no such endpoint" if error.status_code == 404 else str(error.detail)
+        return _error(error.status_code, code, message)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_request: Request, error: IntegrityError) -> JSONResponse:
+        # Services check first; this answers the rare race two requests can still run into.
+        log.warning("integrity error: %s", error.orig)
+        return _error(409, "conflict", "this conflicts with a change made at the same time; retry")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return _error(500, "internal_error", "something went wrong on our side; it was logged")
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses bodies over the limit with 413, whether declared up front or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(
+            413, "body_too_large", f"the request body is larger than {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+def _install_health(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database answers and its migrations are at head",
+        responses={503: {"model": ErrorBody, "description": "Not ready"}},
+    )
+    async def readyz(request: Request) -> Any:
+        database: Database = request.app.state.database
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                revision = await current_revision(connection)
+        except Exception as error:  # any failure to reach the database means "not ready"
+            log.warning("readiness check failed: %s", error)
+            return _error(503, "database_unreachable", "the database does not answer")
+        head = head_revision()
+        if revision != head:
+            return _error(
+                503,
+                "migrations_pending",
+                f"database at migration {revision}, code expects {head}: run `halaqa db upgrade`",
+            )
+        return {"status": "ready", "database": database.dialect, "migration": revision}

@@ -1,0 +1,18 @@
+"""All tables. Importing this package registers every model on Base.metadata."""
+
+from halaqa.models.academies import Academy, ApiKey, Guardianship, Membership, MembershipRole
+from halaqa.models.audit import AuditEntry
+from halaqa.models.auth import AuthToken, LoginAttempt
+from halaqa.models.users import User
+
+__all__ = [
+    "Academy",
+    "ApiKey",
+    "AuditEntry",
+    "AuthToken",
+    "Guardianship",
+    "LoginAttempt",
+    "Membership",
+    "MembershipRole",
+    "User",
+]
