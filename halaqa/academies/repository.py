@@ -53,7 +53,7 @@ class UserRepository:
             .where(Membership.user_id == user_id, Membership.is_active.is_(True))
             .order_by(Academy.name)
         )
-        return [(m, a) for m, a in result.tuples()]
+        return [(m, a) for m, a in result]
 
 
 class AcademyRepository:
@@ -111,7 +111,7 @@ class MemberRepository(TenantRepository):
             .join(User, User.id == Membership.user_id)
             .where(Membership.user_id == user_id)
         )
-        row = result.tuples().one_or_none()
+        row = result.one_or_none()
         return (row[0], row[1]) if row else None
 
     async def page(
@@ -140,7 +140,7 @@ class MemberRepository(TenantRepository):
         result = await self.session.execute(
             query.order_by(User.name, User.id).offset(offset).limit(limit)
         )
-        return [(m, u) for m, u in result.tuples()], total or 0
+        return [(m, u) for m, u in result], total or 0
 
     async def add(self, user_id: int, roles: set[str]) -> Membership:
         membership = Membership(
@@ -215,7 +215,7 @@ class GuardianshipRepository(TenantRepository):
             .order_by(User.name)
         )
         children: dict[int, list[User]] = {}
-        for parent_id, child in result.tuples():
+        for parent_id, child in result:
             children.setdefault(parent_id, []).append(child)
         return children
 
@@ -283,7 +283,7 @@ class AuthRepository:
             .join(User, User.id == AuthToken.user_id)
             .where(AuthToken.digest == digest)
         )
-        row = result.tuples().one_or_none()
+        row = result.one_or_none()
         return (row[0], row[1]) if row else None
 
     async def api_key_by_digest(self, digest: str) -> ApiKey | None:
