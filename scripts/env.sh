@@ -18,5 +18,5 @@ ensure_uv() {
 # $@: extra flags for `uv sync` (e.g. --no-dev).
 sync_environment() {
   ensure_uv
-  (cd "$ROOT" && "$UV" sync --frozen --quiet "$@")
+  (cd "$ROOT" && "$UV" sync --locked --quiet "$@")
 }
