@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from halaqa import __version__
 from halaqa.academies.endpoints import academies_router, auth_router, me_router
@@ -111,6 +112,9 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
@@ -132,11 +136,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, "validation_error", message or "invalid request", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {
+            # FastAPI raises a bare 400 only when a body cannot be decoded at all (e.g. bytes
+            # that are not UTF-8); bodies that are not JSON come as RequestValidationError.
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "not_authenticated",
+            413: "body_too_large",
+        }
         code = codes.get(error.status_code, "http_error")
-        message = "no such endpoint" if error.status_code == 404 else str(error.detail)
-        return _error(error.status_code, code, message)
+        messages = {400: "the request body is not valid JSON", 404: "no such endpoint"}
+        response = _error(error.status_code, code, messages.get(error.status_code, error.detail))
+        response.headers.update(error.headers or {})
+        if error.status_code == 405:
+            # RFC 9110: a 405 names every allowed method. Starlette names only those of the first
+            # route whose path matched (PUT /me would say "GET" though PATCH is allowed too).
+            allowed = [
+                method
+                for method in HTTP_METHODS
+                if any(
+                    route.matches({**request.scope, "method": method})[0] is Match.FULL
+                    for route in request.app.router.routes
+                )
+            ]
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_request: Request, error: IntegrityError) -> JSONResponse:
@@ -157,8 +184,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a streamed body is read. An HTTPException, because FastAPI's body parsing lets
+    those through (any other error there becomes a 400) and the handler then answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
 
 
 class BodySizeLimit:
@@ -185,7 +216,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -200,9 +231,7 @@ class BodySizeLimit:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = _error(
-            413, "body_too_large", f"the request body is larger than {self.max_bytes} bytes"
-        )
+        response = _error(413, "body_too_large", str(BodyTooLarge(self.max_bytes).detail))
         await response(scope, receive, send)
 
 

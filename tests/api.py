@@ -72,7 +72,12 @@ class Api:
         return owner
 
     async def member(
-        self, slug: str, admin: Person, *roles: str, email: str | None = None
+        self,
+        slug: str,
+        admin: Person,
+        *roles: str,
+        email: str | None = None,
+        name: str | None = None,
     ) -> Person:
         """A member with `roles`, added by `admin` with a password, signed in."""
         self._count += 1
@@ -81,7 +86,7 @@ class Api:
             f"/api/v1/academies/{slug}/members",
             json={
                 "email": email,
-                "name": f"Member {self._count}",
+                "name": name or f"Member {self._count}",
                 "roles": list(roles),
                 "password": PASSWORD,
             },
@@ -99,3 +104,17 @@ class Api:
         assert response.status_code == 201, response.text
         key: str = response.json()["key"]
         return key
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Asserts the error shape, status and code; returns the `error` object."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, response.text
+    return error
+
+
+def error_fields(response: httpx.Response) -> set[str]:
+    """The fields named by a 422 answer's details."""
+    error = assert_error(response, 422, "validation_error")
+    return {detail["field"] for detail in error["details"]}

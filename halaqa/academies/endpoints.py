@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from halaqa.academies import service
@@ -36,7 +36,6 @@ from halaqa.academies.schemas import (
     AuditEntryOut,
     GuardianshipCreate,
     GuardianshipOut,
-    Id,
     Invitation,
     InvitationAccept,
     LoginRequest,
@@ -55,6 +54,7 @@ from halaqa.academies.settings import effective_settings
 from halaqa.exceptions import Forbidden
 from halaqa.kit.deps import ClientAddress, CurrentRuntime, Runtime
 from halaqa.kit.pagination import Page, PageParams, page_params
+from halaqa.kit.validation import NoNul
 from halaqa.models import Academy, ApiKey, Guardianship, User
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -65,7 +65,10 @@ Pages = Annotated[PageParams, Depends(page_params)]
 AnyMember = Annotated[AcademyContext, Depends(require_roles())]
 Admin = Annotated[AcademyContext, Depends(require_roles(Role.ADMIN))]
 Staff = Annotated[AcademyContext, Depends(require_roles(*STAFF))]
-UserId = Annotated[int, Id]
+# Path parameters need FastAPI's Path for their bounds: a bare pydantic Field inside Annotated is
+# ignored there, and an id past 64 bits reached the database and answered 500.
+PathId = Annotated[int, Path(ge=1, le=2**62)]
+UserId = PathId
 
 
 # --- shaping ---------------------------------------------------------------------------------
@@ -297,7 +300,9 @@ async def list_members(
     ctx: Staff,
     rt: CurrentRuntime,
     pages: Pages,
-    q: Annotated[str | None, Query(max_length=100, description="Part of a name or email")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Part of a name or email"), NoNul
+    ] = None,
     role: Role | None = None,
     active: bool | None = None,
 ) -> Page[MemberOut]:
@@ -398,9 +403,7 @@ async def link_guardian(
     status_code=204,
     summary="Unlink a parent from a student",
 )
-async def unlink_guardian(
-    guardianship_id: Annotated[int, Id], ctx: Admin, rt: CurrentRuntime
-) -> Response:
+async def unlink_guardian(guardianship_id: PathId, ctx: Admin, rt: CurrentRuntime) -> Response:
     await service.unlink_guardian(rt, ctx, guardianship_id)
     return Response(status_code=204)
 
@@ -430,7 +433,7 @@ async def create_api_key(body: ApiKeyCreate, ctx: Admin, rt: CurrentRuntime) -> 
 @academies_router.delete(
     "/{slug}/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key"
 )
-async def revoke_api_key(key_id: Annotated[int, Id], ctx: Admin, rt: CurrentRuntime) -> ApiKeyOut:
+async def revoke_api_key(key_id: PathId, ctx: Admin, rt: CurrentRuntime) -> ApiKeyOut:
     return api_key_out(await service.revoke_api_key(rt, ctx, key_id))
 
 
@@ -443,7 +446,7 @@ async def audit_log(
     ctx: Admin,
     rt: CurrentRuntime,
     pages: Pages,
-    action: Annotated[str | None, Query(max_length=60)] = None,
+    action: Annotated[str | None, Query(max_length=60), NoNul] = None,
 ) -> Page[AuditEntryOut]:
     rows, total = await AuditRepository(rt.session, ctx.academy.id).page(
         action=action, offset=pages.offset, limit=pages.per_page

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, create_model, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+    create_model,
+    field_validator,
+)
 
 from halaqa.academies.roles import Role
 from halaqa.academies.settings import AcademySettings
@@ -148,7 +156,10 @@ class GuardianshipOut(BaseModel):
 class ApiKeyCreate(Input):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     roles: Roles = Field(default_factory=lambda: [Role.ADMIN])
-    expires_at: datetime | None = None
+    # Aware only: a naive instant cannot be compared with the clock's (it used to answer 500).
+    expires_at: AwareDatetime | None = Field(
+        None, description="With a zone, e.g. 2026-06-01T00:00Z"
+    )
 
     _roles_unique = field_validator("roles")(_unique_roles)
 

@@ -45,6 +45,7 @@ from halaqa.exceptions import (
     NotFound,
     RateLimited,
 )
+from halaqa.kit.clock import ensure_utc
 from halaqa.kit.deps import Runtime
 from halaqa.models import Academy, ApiKey, AuditEntry, AuthToken, Guardianship, Membership, User
 
@@ -301,14 +302,18 @@ async def purge_expired_auth(rt: Runtime) -> int:
 
 
 def _validated_overrides(
-    current: dict[str, Any], patch: dict[str, Any], prefix: str
+    current: dict[str, Any], patch: dict[str, Any], prefix: str | None
 ) -> dict[str, Any]:
+    """Merged overrides, or a 422 naming each field as the request body does: under `prefix`
+    when the settings are one field of the body, at the top when they are the whole body. A rule
+    across several settings names "settings"."""
     try:
         return merge_overrides(current, patch)
     except ValidationError as error:
         details = [
             {
-                "field": ".".join([prefix, *(str(p) for p in e["loc"])]) if e["loc"] else prefix,
+                "field": ".".join([*([prefix] if prefix else []), *(str(p) for p in e["loc"])])
+                or "settings",
                 "message": e["msg"],
             }
             for e in error.errors()
@@ -381,7 +386,7 @@ async def update_academy(rt: Runtime, ctx: AcademyContext, data: AcademyUpdate) 
 async def update_settings(rt: Runtime, ctx: AcademyContext, patch: dict[str, Any]) -> Academy:
     academy = ctx.academy
     before = dict(academy.settings)
-    academy.settings = _validated_overrides(before, patch, "settings")
+    academy.settings = _validated_overrides(before, patch, None)
     await rt.session.flush()
     await audit(
         rt,
@@ -481,8 +486,9 @@ async def update_member(
     before = _member_snapshot(member)
     was_admin = member.membership.is_active and Role.ADMIN.value in member.membership.role_names
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("roles", ...) is None or changes.get("is_active", ...) is None:
-        raise InvalidInput("roles and is_active may be left out but not null")
+    for field in ("roles", "is_active"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput.field(field, "may be left out but not null")
     if data.roles is not None:
         members.set_roles(member.membership, {r.value for r in data.roles})
     if data.is_active is not None:
@@ -511,6 +517,8 @@ async def update_member(
 
 
 async def link_guardian(rt: Runtime, ctx: AcademyContext, data: GuardianshipCreate) -> Guardianship:
+    if data.parent_user_id == data.student_user_id:
+        raise InvalidInput.field("student_user_id", "a person cannot be their own parent")
     members = MemberRepository(rt.session, ctx.academy.id)
     for field, user_id, role in (
         ("parent_user_id", data.parent_user_id, Role.PARENT),
@@ -589,7 +597,8 @@ async def create_api_key(rt: Runtime, ctx: AcademyContext, data: ApiKeyCreate) -
             roles=sorted(r.value for r in data.roles),
             created_by_user_id=ctx.user_id,
             created_at=now,
-            expires_at=data.expires_at,
+            # In UTC, as every stored instant: the answer then matches what later reads show.
+            expires_at=ensure_utc(data.expires_at) if data.expires_at else None,
         )
     )
     await audit(

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 
 @cache
@@ -28,7 +35,35 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Password = Annotated[str, Field(min_length=10, max_length=200, description="10 to 200 characters")]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _reject_nul(value: str | None) -> str | None:
+    if value is not None and _has_nul(value):
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
+# PostgreSQL cannot store U+0000 in text (SQLite can): refused up front with a 422, not a 500.
+NoNul = AfterValidator(_reject_nul)
+
+
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are an error, not silently dropped."""
+    """Base of request bodies: unknown fields are an error, not silently dropped, and no string
+    may carry a NUL character."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("may not contain NUL characters")
+        return value
