@@ -29,10 +29,11 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 @pytest.fixture(autouse=True, scope="session")
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2 at production cost takes ~0.2 s a hash; the tests check logic, not its strength."""
-    original = security._hasher
+    original = security._hasher, security._DUMMY_HASH
     security._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
+    security._DUMMY_HASH = security._hasher.hash("halaqa-no-such-user")
     yield
-    security._hasher = original
+    security._hasher, security._DUMMY_HASH = original
 
 
 @pytest.fixture(scope="session")

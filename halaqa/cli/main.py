@@ -144,7 +144,7 @@ def user_create(
         )
 
     in_transaction(work)
-    console.print(f"user {email} created" + (" (platform admin)" if platform_admin else ""))
+    console.print(f"user {data.email} created" + (" (platform admin)" if platform_admin else ""))
 
 
 @demo_app.command("load")

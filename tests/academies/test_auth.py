@@ -10,7 +10,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from halaqa.academies import security
 from halaqa.kit.clock import FrozenClock
 from halaqa.models import AuthToken, LoginAttempt, User
 from tests.api import PASSWORD, Api, Person
@@ -30,13 +29,6 @@ WINDOW = timedelta(minutes=15)
 BAD_CREDENTIALS = {
     "error": {"code": "bad_credentials", "message": "wrong email or password", "details": None}
 }
-
-
-@pytest.fixture(autouse=True)
-def cheap_dummy_hash(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hash checked for unknown emails was made at production cost on import; make it cheap
-    like every other hash in the tests (the logic, not the cost, is under test)."""
-    monkeypatch.setattr(security, "_DUMMY_HASH", security._hasher.hash("halaqa-no-such-user"))
 
 
 def bearer(token: str) -> dict[str, str]:

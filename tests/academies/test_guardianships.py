@@ -275,3 +275,30 @@ async def test_ids_from_another_academy_are_never_linked(api: Api) -> None:
     assert await pairs(api, b.admin, "bravo") == b_before
     assert await count_links(api) == 1
     assert await audit(api, a.admin, "alpha") == []
+
+
+async def deactivate(api: Api, admin: Person, person: Person, active: bool = False) -> None:
+    response = await api.client.patch(
+        f"/api/v1/academies/{SLUG}/members/{person.id}",
+        json={"is_active": active},
+        headers=admin.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_deactivated_members_are_not_linked_nor_listed_as_children(api: Api) -> None:
+    f = await family(api)
+    await deactivate(api, f.admin, f.father)
+    response = await link(api, f.admin, f.father.id, f.son.id)
+    assert error_fields(response) == {"parent_user_id"}, response.text
+    await deactivate(api, f.admin, f.daughter)
+    response = await link(api, f.admin, f.mother.id, f.daughter.id)
+    assert error_fields(response) == {"student_user_id"}, response.text
+    assert await count_links(api) == 0
+
+    await linked(api, f.admin, f.mother, f.son)
+    assert await children(api, f.mother) == [f"Son {SLUG}"]
+    await deactivate(api, f.admin, f.son)
+    assert await children(api, f.mother) == []
+    await deactivate(api, f.admin, f.son, active=True)
+    assert await children(api, f.mother) == [f"Son {SLUG}"]

@@ -123,7 +123,7 @@ def test_user_create(cli: Cli) -> None:
         "Europe/London",
     )
     assert result.exit_code == 0, result.output
-    assert text(result.output) == "user Amina@Example.com created"
+    assert text(result.output) == "user Amina@example.com created"
     [(email, email_key, name, locale, zone, admin, active, password_hash)] = cli.rows(
         "SELECT email, email_key, name, locale, time_zone, is_platform_admin, is_active,"
         " password_hash FROM users"
