@@ -19,12 +19,14 @@ from starlette.routing import Match
 
 from halaqa import __version__
 from halaqa.academies.endpoints import academies_router, auth_router, me_router
+from halaqa.catalog.endpoints import groups_router
 from halaqa.config import Settings, WorkerMode, get_settings
 from halaqa.db.engine import create_engine
 from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
+from halaqa.scheduling.endpoints import router as sessions_router
 from halaqa.worker.runner import Worker
 
 log = logging.getLogger("halaqa")
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_health(app)
-    for router in (auth_router, me_router, academies_router):
+    for router in (auth_router, me_router, academies_router, groups_router, sessions_router):
         app.include_router(router)
     return app
 

@@ -55,6 +55,9 @@ from halaqa.academies.schemas import (
     MemberCreate,
 )
 from halaqa.academies.security import TokenKind, new_token, token_digest
+from halaqa.catalog import service as catalog
+from halaqa.catalog.lifecycle import GroupKind
+from halaqa.catalog.schemas import EnrollmentCreate, GroupCreate
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.clock import FrozenClock
@@ -156,9 +159,10 @@ class LiveServer:
         return token
 
     async def seed(self) -> None:
-        """An academy with its admin, a student, a parent linked to them, an invited teacher and
-        an API key, so small generated ids (schemathesis likes 1, 2, 3) often name real rows and
-        successful answers get checked too, not only 404s."""
+        """An academy with its admin, a student, a parent linked to them, an invited teacher, an
+        API key, and a circle of that teacher's with the student enrolled, so small generated ids
+        (schemathesis likes 1, 2, 3) often name real rows and successful answers get checked too,
+        not only 404s."""
         async with self.database.transaction() as session:
             rt = self.runtime(session)
             admin = await service.create_user(
@@ -198,6 +202,16 @@ class LiveServer:
                 ),
             )
             await service.create_api_key(rt, ctx, ApiKeyCreate(name="integration"))
+            group = await catalog.create_group(
+                rt,
+                ctx,
+                GroupCreate(
+                    kind=GroupKind.CIRCLE, name="Circle", teacher_user_id=ids[Role.TEACHER]
+                ),
+            )
+            await catalog.enrol(
+                rt, ctx, group.id, EnrollmentCreate(student_user_id=ids[Role.STUDENT])
+            )
         self.admin_id, self.academy_id = admin.id, academy.id
 
 

@@ -14,6 +14,8 @@ from halaqa.models import (
     ApiKey,
     AuditEntry,
     AuthToken,
+    Enrollment,
+    Group,
     Guardianship,
     LoginAttempt,
     Membership,
@@ -21,7 +23,7 @@ from halaqa.models import (
     User,
 )
 
-_Tenanted = TypeVar("_Tenanted", Membership, Guardianship, ApiKey, AuditEntry)
+_Tenanted = TypeVar("_Tenanted", Membership, Guardianship, ApiKey, AuditEntry, Group, Enrollment)
 
 
 class UserRepository:

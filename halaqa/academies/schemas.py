@@ -42,7 +42,8 @@ class AcademyCreate(Input):
     name: Name
     time_zone: TimeZoneName
     default_locale: Locale = "ar"
-    settings: dict[str, int] = Field(
+    # Any JSON values here: AcademySettings checks them and names each bad key.
+    settings: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the default settings"
     )
 

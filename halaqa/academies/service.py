@@ -323,6 +323,14 @@ def _validated_overrides(
         ) from None
 
 
+def _no_nulls(settings: dict[str, Any]) -> dict[str, Any]:
+    """At creation there is no value to return to the default from: null is a mistake there."""
+    for key, value in settings.items():
+        if value is None:
+            raise InvalidInput.field(f"settings.{key}", "may not be null")
+    return dict(settings)
+
+
 def academy_snapshot(academy: Academy) -> dict[str, Any]:
     return {
         "slug": academy.slug,
@@ -346,7 +354,7 @@ async def create_academy(
             name=data.name,
             time_zone=data.time_zone,
             default_locale=data.default_locale,
-            settings=_validated_overrides({}, dict(data.settings), "settings"),
+            settings=_validated_overrides({}, _no_nulls(data.settings), "settings"),
         )
     )
     await MemberRepository(rt.session, academy.id).add(admin_user_id, {Role.ADMIN.value})

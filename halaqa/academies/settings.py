@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Percent = Annotated[int, Field(ge=0, le=100)]
+Hours = Annotated[int, Field(ge=0, le=24 * 30)]
+CodePrefix = Annotated[str, Field(pattern=r"^[A-Z]{1,6}$", description="1–6 capital letters")]
 
 
 class AcademySettings(BaseModel):
@@ -18,6 +20,20 @@ class AcademySettings(BaseModel):
     teacher_join_early_minutes: Minutes = Field(15, description="Teachers may join this early.")
     student_join_early_minutes: Minutes = Field(5, description="Students may join this early.")
     join_grace_minutes: Minutes = Field(15, description="Joining allowed this long after the end.")
+    # Scheduling.
+    teacher_reschedule_deadline_hours: Hours = Field(
+        24, description="Teachers may move a session until this long before it."
+    )
+    cancel_notice_hours: Hours = Field(
+        24, description="Cancellations with less notice than this are flagged late."
+    )
+    session_break_minutes: Minutes = Field(
+        0, description="Free time kept between two sessions of one teacher or student."
+    )
+    code_prefix_individual: CodePrefix = Field("IN", description="Code prefix, individual.")
+    code_prefix_group: CodePrefix = Field("GR", description="Code prefix, group sessions.")
+    code_prefix_trial: CodePrefix = Field("TR", description="Code prefix, trial sessions.")
+    code_prefix_assessment: CodePrefix = Field("AS", description="Code prefix, assessments.")
     # Completion and finalisation.
     auto_complete_buffer_minutes: Minutes = Field(5, description="Auto-complete after the end.")
     overtime_cap_minutes: Minutes = Field(60, description="Longest a class may run over.")
@@ -44,6 +60,11 @@ class AcademySettings(BaseModel):
         if self.auto_complete_buffer_minutes > self.overtime_cap_minutes:
             raise ValueError("auto_complete_buffer_minutes must not exceed overtime_cap_minutes")
         return self
+
+
+def code_prefix(settings: AcademySettings, kind: str) -> str:
+    prefix: str = getattr(settings, f"code_prefix_{kind}")
+    return prefix
 
 
 def effective_settings(overrides: dict[str, Any]) -> AcademySettings:

@@ -3,6 +3,13 @@
 from halaqa.models.academies import Academy, ApiKey, Guardianship, Membership, MembershipRole
 from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
+from halaqa.models.catalog import Enrollment, Group
+from halaqa.models.scheduling import (
+    ClassSession,
+    SessionCodeCounter,
+    SessionParticipant,
+    SessionStatusChange,
+)
 from halaqa.models.users import User
 
 __all__ = [
@@ -10,9 +17,15 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "AuthToken",
+    "ClassSession",
+    "Enrollment",
+    "Group",
     "Guardianship",
     "LoginAttempt",
     "Membership",
     "MembershipRole",
+    "SessionCodeCounter",
+    "SessionParticipant",
+    "SessionStatusChange",
     "User",
 ]

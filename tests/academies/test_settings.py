@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from halaqa.academies.settings import AcademySettings, effective_settings, merge_overrides
 
-# DESIGN.md, "Time rules" and "Attendance": every number with its documented default.
+# DESIGN.md, "Time rules" and "Attendance", and the scheduling issue: every number with its
+# documented default.
 DESIGN_DEFAULTS = {
     "meeting_prepare_minutes": 15,
     "teacher_join_early_minutes": 15,
@@ -25,7 +26,21 @@ DESIGN_DEFAULTS = {
     "left_early_minutes": 10,
     "teacher_present_percent": 90,
     "teacher_partial_percent": 50,
+    "teacher_reschedule_deadline_hours": 24,
+    "cancel_notice_hours": 24,
+    "session_break_minutes": 0,
+    "code_prefix_individual": "IN",
+    "code_prefix_group": "GR",
+    "code_prefix_trial": "TR",
+    "code_prefix_assessment": "AS",
 }
+PREFIX_FIELDS = [
+    "code_prefix_individual",
+    "code_prefix_group",
+    "code_prefix_trial",
+    "code_prefix_assessment",
+]
+HOUR_FIELDS = ["teacher_reschedule_deadline_hours", "cancel_notice_hours"]
 
 MINUTE_FIELDS = [
     "meeting_prepare_minutes",
@@ -37,6 +52,7 @@ MINUTE_FIELDS = [
     "finalize_delay_minutes",
     "late_after_minutes",
     "left_early_minutes",
+    "session_break_minutes",
 ]
 PERCENT_FIELDS = [
     "partial_percent",
@@ -59,7 +75,13 @@ def test_every_setting_is_covered_by_the_tables() -> None:
     """A new setting must be added to DESIGN_DEFAULTS and to one of the bound tables."""
     fields = set(AcademySettings.model_fields)
     assert fields == set(DESIGN_DEFAULTS)
-    assert fields == {*MINUTE_FIELDS, *PERCENT_FIELDS, "reconnect_merge_seconds"}
+    assert fields == {
+        *MINUTE_FIELDS,
+        *PERCENT_FIELDS,
+        *HOUR_FIELDS,
+        *PREFIX_FIELDS,
+        "reconnect_merge_seconds",
+    }
 
 
 def test_settings_are_frozen() -> None:
@@ -84,6 +106,9 @@ ACCEPTED: list[tuple[str, int]] = [
     ("teacher_join_early_minutes", 0),
     ("reconnect_merge_seconds", 0),
     ("reconnect_merge_seconds", 3600),
+    *((name, value) for name in HOUR_FIELDS for value in (0, 24 * 30)),
+    ("session_break_minutes", 0),
+    ("session_break_minutes", DAY),
     ("present_percent", 100),
     ("teacher_present_percent", 100),
     ("partial_percent", 0),
@@ -107,6 +132,13 @@ REFUSED: list[tuple[str, object, str]] = [
     *((name, 101, "less than or equal to 100") for name in PERCENT_FIELDS),
     ("reconnect_merge_seconds", -1, "greater than or equal to 0"),
     ("reconnect_merge_seconds", 3601, "less than or equal to 3600"),
+    *((name, -1, "greater than or equal to 0") for name in HOUR_FIELDS),
+    *((name, 24 * 30 + 1, f"less than or equal to {24 * 30}") for name in HOUR_FIELDS),
+    *(
+        (name, bad, "should match pattern")
+        for name in PREFIX_FIELDS
+        for bad in ("", "ab", "TOOLONG", "Q1")
+    ),
     ("partial_percent", 12.5, "fractional part"),
     ("overtime_cap_minutes", "an hour", "valid integer"),
     ("present_percent", None, "valid integer"),

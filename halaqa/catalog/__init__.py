@@ -1,0 +1,1 @@
+"""The catalog: groups (circles, courses, interactive courses) and enrollments."""

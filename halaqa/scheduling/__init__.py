@@ -1,0 +1,1 @@
+"""Class sessions: lifecycle, recurrence, conflicts, scheduling."""

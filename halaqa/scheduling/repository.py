@@ -1,0 +1,212 @@
+"""All SQL for class sessions: scoped by academy, codes allocated atomically, conflicts found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from halaqa.models import ClassSession, SessionCodeCounter, SessionParticipant, SessionStatusChange
+from halaqa.models.scheduling import NO_OVERLAP_CONSTRAINT
+
+
+class DoubleBooked(Exception):
+    """A concurrent request booked one of these people first (PostgreSQL's constraint said so)."""
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What a list of sessions is narrowed to; `visible_to` applies the viewer's scope."""
+
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    statuses: tuple[str, ...] = ()
+    teacher_user_id: int | None = None
+    student_user_id: int | None = None
+    group_id: int | None = None
+    kind: str | None = None
+    # None: every session of the academy (staff); otherwise only sessions one of these people
+    # takes part in (themself, or a parent's children).
+    visible_to: frozenset[int] | None = None
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession, academy_id: int) -> None:
+        self.session = session
+        self.academy_id = academy_id
+
+    def _scoped(self) -> Select[ClassSession]:
+        return select(ClassSession).where(ClassSession.academy_id == self.academy_id)
+
+    async def get(self, session_id: int) -> ClassSession | None:
+        result = await self.session.scalars(self._scoped().where(ClassSession.id == session_id))
+        return result.one_or_none()
+
+    async def page(
+        self, where: SessionFilter, *, offset: int, limit: int
+    ) -> tuple[Sequence[ClassSession], int]:
+        query = self._scoped()
+        if where.starts_from is not None:
+            query = query.where(ClassSession.starts_at >= where.starts_from)
+        if where.starts_before is not None:
+            query = query.where(ClassSession.starts_at < where.starts_before)
+        if where.statuses:
+            query = query.where(ClassSession.status.in_(where.statuses))
+        if where.teacher_user_id is not None:
+            query = query.where(ClassSession.teacher_user_id == where.teacher_user_id)
+        if where.student_user_id is not None:
+            query = query.where(self._has_participant({where.student_user_id}, "student"))
+        if where.group_id is not None:
+            query = query.where(ClassSession.group_id == where.group_id)
+        if where.kind is not None:
+            query = query.where(ClassSession.kind == where.kind)
+        if where.visible_to is not None:
+            query = query.where(self._has_participant(where.visible_to, None))
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(
+                ClassSession.starts_at.is_(None), ClassSession.starts_at, ClassSession.id
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return rows.all(), total or 0
+
+    def _has_participant(
+        self, user_ids: frozenset[int] | set[int], role: str | None
+    ) -> ColumnElement[bool]:
+        condition = and_(
+            SessionParticipant.session_id == ClassSession.id,
+            SessionParticipant.user_id.in_(user_ids),
+        )
+        if role is not None:
+            condition = and_(condition, SessionParticipant.role == role)
+        return select(SessionParticipant.session_id).where(condition).exists()
+
+    async def add(self, class_session: ClassSession) -> ClassSession:
+        assert class_session.academy_id == self.academy_id
+        self.session.add(class_session)
+        await self.session.flush()
+        return class_session
+
+    async def next_code_number(self, prefix: str) -> int:
+        """The next number for `prefix`, taken by one UPDATE so no two sessions share it."""
+        statement = (
+            update(SessionCodeCounter)
+            .where(
+                SessionCodeCounter.academy_id == self.academy_id,
+                SessionCodeCounter.prefix == prefix,
+            )
+            .values(last_value=SessionCodeCounter.last_value + 1)
+            .returning(SessionCodeCounter.last_value)
+        )
+        number = await self.session.scalar(statement)
+        if number is None:
+            dialect = self.session.get_bind().dialect.name
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            await self.session.execute(
+                insert(SessionCodeCounter)
+                .values(academy_id=self.academy_id, prefix=prefix, last_value=0)
+                .on_conflict_do_nothing()
+            )
+            number = await self.session.scalar(statement)
+        assert number is not None
+        return int(number)
+
+    # --- participants and conflicts ----------------------------------------------------------
+
+    async def participants(self, session_id: int) -> Sequence[SessionParticipant]:
+        result = await self.session.scalars(
+            select(SessionParticipant)
+            .where(
+                SessionParticipant.academy_id == self.academy_id,
+                SessionParticipant.session_id == session_id,
+            )
+            .order_by(SessionParticipant.role.desc(), SessionParticipant.user_id)
+        )
+        return result.all()
+
+    async def participants_of(
+        self, session_ids: Sequence[int]
+    ) -> dict[int, list[SessionParticipant]]:
+        found: dict[int, list[SessionParticipant]] = {}
+        if not session_ids:
+            return found
+        result = await self.session.scalars(
+            select(SessionParticipant).where(
+                SessionParticipant.academy_id == self.academy_id,
+                SessionParticipant.session_id.in_(session_ids),
+            )
+        )
+        for participant in result:
+            found.setdefault(participant.session_id, []).append(participant)
+        return found
+
+    async def add_participants(self, participants: Sequence[SessionParticipant]) -> None:
+        self.session.add_all(participants)
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            if NO_OVERLAP_CONSTRAINT in str(error.orig):
+                raise DoubleBooked from None
+            raise
+
+    async def set_participation(self, session_id: int, *, active: bool) -> None:
+        await self.session.execute(
+            update(SessionParticipant)
+            .where(
+                SessionParticipant.academy_id == self.academy_id,
+                SessionParticipant.session_id == session_id,
+            )
+            .values(active=active)
+        )
+
+    async def overlapping(
+        self,
+        user_ids: set[int],
+        starts_at: datetime,
+        busy_until: datetime,
+        *,
+        except_session_id: int | None = None,
+    ) -> Sequence[tuple[SessionParticipant, ClassSession]]:
+        """Active bookings of these people whose busy time overlaps [starts_at, busy_until)."""
+        query = (
+            select(SessionParticipant, ClassSession)
+            .join(ClassSession, ClassSession.id == SessionParticipant.session_id)
+            .where(
+                SessionParticipant.academy_id == self.academy_id,
+                SessionParticipant.user_id.in_(user_ids),
+                SessionParticipant.active.is_(True),
+                SessionParticipant.starts_at < busy_until,
+                SessionParticipant.busy_until > starts_at,
+            )
+            .order_by(SessionParticipant.starts_at, SessionParticipant.user_id)
+        )
+        if except_session_id is not None:
+            query = query.where(SessionParticipant.session_id != except_session_id)
+        result = await self.session.execute(query)
+        return [(participant, class_session) for participant, class_session in result]
+
+    # --- history -----------------------------------------------------------------------------
+
+    async def add_status_change(self, change: SessionStatusChange) -> None:
+        assert change.academy_id == self.academy_id
+        self.session.add(change)
+        await self.session.flush()
+
+    async def status_changes(self, session_id: int) -> Sequence[SessionStatusChange]:
+        result = await self.session.scalars(
+            select(SessionStatusChange)
+            .where(
+                SessionStatusChange.academy_id == self.academy_id,
+                SessionStatusChange.session_id == session_id,
+            )
+            .order_by(SessionStatusChange.id)
+        )
+        return result.all()

@@ -1,0 +1,108 @@
+"""Request and response bodies for class sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from halaqa.kit.validation import Input, TimeZoneName
+from halaqa.scheduling.lifecycle import Part, Status
+
+Kind = Literal["individual", "group", "trial", "assessment"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=10_000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class LocalStart(Input):
+    """A wall-clock start in the session's (or group's, or academy's) time zone."""
+
+    date: dt.date
+    time: dt.time
+
+
+class SessionCreate(Input):
+    kind: Kind
+    title: Title
+    teacher_user_id: Id | None = Field(
+        None, description="Defaults to the group's teacher for group sessions"
+    )
+    student_user_id: Id | None = Field(None, description="Individual, trial and assessment")
+    group_id: Id | None = Field(None, description="Group sessions")
+    starts_at: AwareDatetime | None = Field(None, description="An instant with its UTC offset")
+    local_start: LocalStart | None = Field(None, description="Or a local date and time")
+    duration_minutes: Annotated[int, Field(ge=1, le=720)]
+    time_zone: TimeZoneName | None = None
+    description: LongText | None = None
+    notes: LongText | None = None
+    homework: LongText | None = None
+
+
+class CancelRequest(Input):
+    reason: Reason
+
+
+class ActionRequest(Input):
+    reason: Reason | None = None
+
+
+class PersonPart(BaseModel):
+    user_id: int
+    role: Literal["teacher", "student"]
+
+
+class JoinState(BaseModel):
+    allowed: bool
+    reason: str | None
+    message: str
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    as_part: Part
+
+
+class StatusDisplayOut(BaseModel):
+    value: Status
+    label_en: str
+    label_ar: str
+    colour: str
+    icon: str
+    actions: list[str]
+
+
+class SessionOut(BaseModel):
+    id: int
+    code: str
+    kind: Kind
+    status: Status
+    status_display: StatusDisplayOut
+    join: JoinState
+    title: str
+    teacher_user_id: int
+    student_user_id: int | None
+    group_id: int | None
+    participants: list[PersonPart]
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    duration_minutes: int
+    time_zone: str = Field(description="The zone the session is shown and scheduled in")
+    description: str | None
+    notes: str | None
+    homework: str | None
+    makeup_of_id: int | None
+    cancellation_reason: str | None
+    cancelled_at: dt.datetime | None
+    late_cancellation: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class StatusChangeOut(BaseModel):
+    from_status: Status | None
+    to_status: Status
+    action: str
+    actor_user_id: int | None
+    reason: str | None
+    at: dt.datetime
