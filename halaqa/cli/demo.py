@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from halaqa.academies import service
 from halaqa.academies.auth import AcademyContext, Actor, Principal
 from halaqa.academies.repository import AcademyRepository, MemberRepository, UserRepository
 from halaqa.academies.roles import Role
 from halaqa.academies.schemas import AcademyCreate, GuardianshipCreate
+from halaqa.catalog import service as catalog
+from halaqa.catalog.lifecycle import GroupStatus
+from halaqa.catalog.schemas import EnrollmentCreate, GroupCreate
 from halaqa.kit.deps import Runtime
+from halaqa.scheduling import service as scheduling
+from halaqa.scheduling.schemas import LocalStart, SessionCreate
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "halaqa-demo-2026"  # noqa: S105 (printed for the local demo on purpose)
@@ -55,6 +63,69 @@ FAMILIES = {
     "parent.khalid": ("student.omar", "student.aisha"),
     "parent.emma": ("student.adam",),
 }
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    kind: Literal["circle", "course"]
+    name: str
+    teacher: str
+    students: tuple[str, ...]
+    capacity: int | None = None
+    time_zone: str | None = None
+    publish: bool = False
+
+
+CIRCLE = DemoGroup(
+    "circle",
+    "حلقة الفجر — Dawn circle",
+    "teacher.ahmad",
+    ("student.omar", "student.aisha", "student.yusuf", "student.layla"),
+)
+GROUPS = (
+    CIRCLE,
+    DemoGroup(
+        "course",
+        "Arabic for beginners — العربية للمبتدئين",
+        "teacher.sarah",
+        ("student.adam", "student.noor", "student.ibrahim"),
+        capacity=10,
+        time_zone="Europe/London",
+        publish=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    kind: Literal["individual", "group", "trial"]
+    title: str
+    teacher: str
+    student: str | None  # None: the circle's students
+    day: int  # 0 is tomorrow, in the academy's zone
+    at: time
+    minutes: int
+
+
+SESSIONS = (
+    DemoSession("group", "حلقة الفجر: مراجعة جزء عم", "teacher.ahmad", None, 0, time(6), 45),
+    DemoSession(
+        "individual",
+        "تجويد: أحكام النون الساكنة",
+        "teacher.fatima",
+        "student.zainab",
+        0,
+        time(17),
+        30,
+    ),
+    DemoSession(
+        "individual", "Tajweed with Bilal", "teacher.fatima", "student.bilal", 0, time(18), 30
+    ),
+    DemoSession(
+        "trial", "Trial lesson — درس تجريبي", "teacher.sarah", "student.maryam", 1, time(16), 30
+    ),
+    DemoSession("group", "حلقة الفجر: حفظ سورة الملك", "teacher.ahmad", None, 1, time(6), 45),
+)
 
 
 def email_of(login: str) -> str:
@@ -106,7 +177,48 @@ async def load_demo(rt: Runtime) -> bool:
             await service.link_guardian(
                 rt, ctx, GuardianshipCreate(parent_user_id=ids[parent], student_user_id=ids[child])
             )
+    await _load_classes(rt, ctx, ids)
     return True
+
+
+async def _load_classes(rt: Runtime, ctx: AcademyContext, ids: dict[str, int]) -> None:
+    """A circle, a course and a few upcoming sessions, so the demo's schedule is not empty."""
+    group_ids: dict[str, int] = {}
+    for group in GROUPS:
+        made = await catalog.create_group(
+            rt,
+            ctx,
+            GroupCreate(
+                kind=group.kind,
+                name=group.name,
+                teacher_user_id=ids[group.teacher],
+                capacity=group.capacity,
+                time_zone=group.time_zone,
+            ),
+        )
+        group_ids[group.name] = made.id
+        if group.publish:
+            await catalog.change_group_status(rt, ctx, made.id, GroupStatus.PUBLISHED)
+        for student in group.students:
+            await catalog.enrol(rt, ctx, made.id, EnrollmentCreate(student_user_id=ids[student]))
+    local_now = rt.clock.now().astimezone(ZoneInfo(ctx.academy.time_zone))
+    tomorrow = local_now.date() + timedelta(days=1)
+    for session in SESSIONS:
+        await scheduling.create_session(
+            rt,
+            ctx,
+            SessionCreate(
+                kind=session.kind,
+                title=session.title,
+                teacher_user_id=ids[session.teacher],
+                student_user_id=ids[session.student] if session.student else None,
+                group_id=group_ids[CIRCLE.name] if session.kind == "group" else None,
+                local_start=LocalStart(
+                    date=tomorrow + timedelta(days=session.day), time=session.at
+                ),
+                duration_minutes=session.minutes,
+            ),
+        )
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

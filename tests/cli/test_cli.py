@@ -15,7 +15,15 @@ from typer.testing import CliRunner, Result
 from halaqa import __version__
 from halaqa.academies.security import verify_password
 from halaqa.cli import context
-from halaqa.cli.demo import DEMO_PASSWORD, FAMILIES, PEOPLE, demo_logins
+from halaqa.cli.demo import (
+    CIRCLE,
+    DEMO_PASSWORD,
+    FAMILIES,
+    GROUPS,
+    PEOPLE,
+    SESSIONS,
+    demo_logins,
+)
 from halaqa.cli.main import app
 from halaqa.config import get_settings
 from halaqa.db.migrate import head_revision
@@ -292,6 +300,10 @@ def demo_counts(cli: Cli) -> dict[str, int]:
             "membership_roles",
             "guardianships",
             "audit_log",
+            "groups",
+            "enrollments",
+            "class_sessions",
+            "session_participants",
         )
     }
 
@@ -306,6 +318,14 @@ def test_demo_load_is_idempotent_and_prints_the_logins(cli: Cli) -> None:
     assert counts["academies"] == 1
     assert counts["memberships"] == people
     assert counts["guardianships"] == sum(len(c) for c in FAMILIES.values())
+    assert counts["groups"] == len(GROUPS)
+    assert counts["enrollments"] == sum(len(g.students) for g in GROUPS)
+    assert counts["class_sessions"] == len(SESSIONS)
+    # Each session books its teacher and its students (the circle's, for its group sessions).
+    booked = sum(1 + (len(CIRCLE.students) if s.kind == "group" else 1) for s in SESSIONS)
+    assert counts["session_participants"] == booked
+    codes = [code for (code,) in cli.rows("SELECT code FROM class_sessions ORDER BY id")]
+    assert codes == ["GR-000001", "IN-000001", "IN-000002", "TR-000001", "GR-000002"]
     output = text(first.output)
     for role, email, password in demo_logins():
         assert f"{role} │ {email} │ {password}" in output
