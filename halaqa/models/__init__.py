@@ -8,6 +8,7 @@ from halaqa.models.scheduling import (
     ClassSession,
     SessionCodeCounter,
     SessionParticipant,
+    SessionReschedule,
     SessionStatusChange,
 )
 from halaqa.models.users import User
@@ -26,6 +27,7 @@ __all__ = [
     "MembershipRole",
     "SessionCodeCounter",
     "SessionParticipant",
+    "SessionReschedule",
     "SessionStatusChange",
     "User",
 ]

@@ -169,3 +169,28 @@ class SessionCodeCounter(Base):
     )
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_value: Mapped[int] = mapped_column(default=0)
+
+
+class SessionReschedule(Base):
+    """Every move of a session in time: from, to, why and by whom (append-only)."""
+
+    __tablename__ = "session_reschedules"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["academy_id", "session_id"],
+            ["class_sessions.academy_id", "class_sessions.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_session_reschedules_session", "session_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    academy_id: Mapped[int] = mapped_column()
+    session_id: Mapped[int] = mapped_column()
+    from_starts_at: Mapped[datetime | None] = mapped_column()  # None: it had no time yet
+    from_duration_minutes: Mapped[int] = mapped_column()
+    to_starts_at: Mapped[datetime] = mapped_column()
+    to_duration_minutes: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_user_id: Mapped[int | None] = mapped_column()
+    at: Mapped[datetime] = mapped_column()

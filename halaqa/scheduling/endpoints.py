@@ -21,6 +21,7 @@ from halaqa.scheduling.schemas import (
     JoinState,
     Kind,
     PersonPart,
+    RescheduleRequest,
     SessionCreate,
     SessionOut,
     StatusChangeOut,
@@ -144,6 +145,17 @@ async def cancel_session(
     return await session_out(
         rt, ctx, await service.cancel_session(rt, ctx, session_id, body.reason)
     )
+
+
+@router.post(
+    "/{session_id}/reschedule",
+    response_model=SessionOut,
+    summary="Move a session (teachers until the deadline, staff any time)",
+)
+async def reschedule_session(
+    session_id: SessionId, body: RescheduleRequest, ctx: AnyMember, rt: CurrentRuntime
+) -> SessionOut:
+    return await session_out(rt, ctx, await service.reschedule_session(rt, ctx, session_id, body))
 
 
 def _action_route(action: str, summary: str) -> None:

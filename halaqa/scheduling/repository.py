@@ -12,7 +12,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from halaqa.models import ClassSession, SessionCodeCounter, SessionParticipant, SessionStatusChange
+from halaqa.models import (
+    ClassSession,
+    SessionCodeCounter,
+    SessionParticipant,
+    SessionReschedule,
+    SessionStatusChange,
+)
 from halaqa.models.scheduling import NO_OVERLAP_CONSTRAINT
 
 
@@ -156,6 +162,30 @@ class SessionRepository:
             if NO_OVERLAP_CONSTRAINT in str(error.orig):
                 raise DoubleBooked from None
             raise
+
+    async def move_participants(
+        self, session_id: int, starts_at: datetime, busy_until: datetime
+    ) -> None:
+        """Books the session's people at its new time (and frees the old one)."""
+        statement = (
+            update(SessionParticipant)
+            .where(
+                SessionParticipant.academy_id == self.academy_id,
+                SessionParticipant.session_id == session_id,
+            )
+            .values(starts_at=starts_at, busy_until=busy_until, active=True)
+        )
+        try:
+            await self.session.execute(statement)
+        except IntegrityError as error:
+            if NO_OVERLAP_CONSTRAINT in str(error.orig):
+                raise DoubleBooked from None
+            raise
+
+    async def add_reschedule(self, move: SessionReschedule) -> None:
+        assert move.academy_id == self.academy_id
+        self.session.add(move)
+        await self.session.flush()
 
     async def set_participation(self, session_id: int, *, active: bool) -> None:
         await self.session.execute(

@@ -41,6 +41,17 @@ class SessionCreate(Input):
     homework: LongText | None = None
 
 
+class RescheduleRequest(Input):
+    starts_at: AwareDatetime | None = Field(None, description="An instant with its UTC offset")
+    local_start: LocalStart | None = Field(
+        None, description="Or a local date and time in the session's zone"
+    )
+    duration_minutes: Annotated[int, Field(ge=1, le=720)] | None = Field(
+        None, description="Leave out to keep the current length"
+    )
+    reason: Reason
+
+
 class CancelRequest(Input):
     reason: Reason
 

@@ -17,12 +17,18 @@ from halaqa.catalog.repository import EnrollmentRepository, GroupRepository
 from halaqa.catalog.repository import Viewer as CatalogViewer
 from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from halaqa.kit.deps import Runtime
-from halaqa.models import ClassSession, Group, SessionParticipant, SessionStatusChange
+from halaqa.models import (
+    ClassSession,
+    Group,
+    SessionParticipant,
+    SessionReschedule,
+    SessionStatusChange,
+)
 from halaqa.scheduling import lifecycle
 from halaqa.scheduling.lifecycle import By, SessionFacts, Status, TransitionRefused, Viewer
 from halaqa.scheduling.recurrence import LocalTimeError, resolve_local
 from halaqa.scheduling.repository import DoubleBooked, SessionFilter, SessionRepository
-from halaqa.scheduling.schemas import SessionCreate
+from halaqa.scheduling.schemas import RescheduleRequest, SessionCreate
 
 # Sessions read their group whoever is looking: the session's own visibility was decided already.
 _ALL_GROUPS = CatalogViewer(user_id=None, sees_all=True)
@@ -121,7 +127,7 @@ async def _group_for(rt: Runtime, ctx: AcademyContext, data: SessionCreate) -> G
     return group
 
 
-def _start_of(data: SessionCreate, zone: str, now: datetime) -> datetime | None:
+def _start_of(data: SessionCreate | RescheduleRequest, zone: str, now: datetime) -> datetime | None:
     if data.starts_at is not None and data.local_start is not None:
         raise InvalidInput.field("local_start", "give starts_at or local_start, not both")
     if data.local_start is not None:
@@ -459,3 +465,79 @@ def within_scope(where: SessionFilter, scope: str, now: datetime, zone: str) -> 
     if where.starts_before is not None and (high is None or where.starts_before < high):
         high = where.starts_before
     return replace(where, starts_from=low, starts_before=high)
+
+
+async def reschedule_session(
+    rt: Runtime, ctx: AcademyContext, session_id: int, data: RescheduleRequest
+) -> SessionView:
+    """Moves a session (or gives an unscheduled one its time): the teacher until the academy's
+    deadline, staff any time; everyone's calendar is checked again at the new time."""
+    view = await get_session(rt, ctx, session_id)
+    viewer = await viewer_of(rt, ctx)
+    by = _by(viewer, view)
+    settings = _settings(ctx)
+    now = rt.clock.now()
+    if not lifecycle.abilities(view.facts, viewer, settings, now).can_reschedule:
+        deadline = settings.teacher_reschedule_deadline_hours
+        raise Conflict(
+            f"this {view.session.status} session cannot be moved now"
+            + (
+                f"; teachers may move a session until {deadline} h before it"
+                if by is By.TEACHER
+                else ""
+            ),
+            code="action_not_allowed",
+        )
+    starts_at = _start_of(data, view.time_zone, now)
+    if starts_at is None:
+        raise InvalidInput.field("starts_at", "give the new starts_at or local_start")
+    session = view.session
+    duration = data.duration_minutes or session.duration_minutes
+    ends_at = starts_at + timedelta(minutes=duration)
+    busy_until = ends_at + timedelta(minutes=settings.session_break_minutes)
+    people = {p.user_id: p.role for p in view.participants}
+    await _check_conflicts(rt, ctx, people, starts_at, busy_until, except_session_id=session.id)
+    sessions = SessionRepository(rt.session, ctx.academy.id)
+    await sessions.add_reschedule(
+        SessionReschedule(
+            academy_id=ctx.academy.id,
+            session_id=session.id,
+            from_starts_at=session.starts_at,
+            from_duration_minutes=session.duration_minutes,
+            to_starts_at=starts_at,
+            to_duration_minutes=duration,
+            reason=data.reason,
+            actor_user_id=ctx.user_id,
+            at=now,
+        )
+    )
+    session.starts_at, session.ends_at, session.duration_minutes = starts_at, ends_at, duration
+    session.scheduled_by_user_id = ctx.user_id
+    try:
+        await sessions.move_participants(session.id, starts_at, busy_until)
+    except DoubleBooked:
+        raise Conflict(
+            "double booking: someone was booked at this time a moment ago; choose another time",
+            code="schedule_conflict",
+        ) from None
+    status = Status(session.status)
+    room_opens = starts_at - timedelta(minutes=settings.meeting_prepare_minutes)
+    if status is Status.UNSCHEDULED:
+        await transition(rt, session, Status.SCHEDULED, by, ctx.actor, reason=data.reason)
+    elif status is Status.READY and now < room_opens:
+        # Moved out of its window before anyone came: it waits for its new time again.
+        await transition(rt, session, Status.SCHEDULED, by, ctx.actor, reason=data.reason)
+    await audit(
+        rt,
+        ctx.actor,
+        "session.rescheduled",
+        academy_id=ctx.academy.id,
+        entity_type="class_session",
+        entity_id=session.id,
+        after={
+            "starts_at": starts_at.isoformat(),
+            "duration_minutes": duration,
+            "reason": data.reason,
+        },
+    )
+    return await _view(rt, ctx, session)

@@ -288,6 +288,16 @@ async def fresh_slot(api: Api, side: Side) -> Values:
     return {"starts_at": slot(api, side).isoformat()}
 
 
+async def fresh_movable_session(api: Api, side: Side) -> Values:
+    """A scheduled session of its own and a free time to move it to."""
+    return {**(await fresh_session(api, side)), "new_starts_at": slot(api, side).isoformat()}
+
+
+def reschedule_body(v: Values) -> dict[str, Any]:
+    # Refused calls get no fresh values; any future time does for them.
+    return {"starts_at": v.get("new_starts_at", "2030-01-06T09:00:00+00:00"), "reason": "moved"}
+
+
 async def fresh_session(api: Api, side: Side) -> Values:
     """A scheduled session of its own, so cancelling it succeeds."""
     starts_at = slot(api, side)
@@ -553,6 +563,17 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
+        f"{SESSION}/reschedule",
+        ALL,
+        200,
+        MISSING,
+        body=reschedule_body,
+        fresh=fresh_movable_session,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
         f"{SESSION}/start",
         ALL,
         200,
@@ -805,6 +826,7 @@ async def test_alpha_cannot_name_bravos_ids_under_its_own_slug(api: Api) -> None
         f"GET {SESSION}",
         f"GET {SESSION}/history",
         f"POST {SESSION}/cancel",
+        f"POST {SESSION}/reschedule",
         f"POST {SESSION}/start",
         f"POST {SESSION}/complete",
         f"POST {SESSION}/mark-absent",

@@ -10,8 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from halaqa.academies.auth import Actor
 from halaqa.kit.clock import FrozenClock
-from halaqa.models import ClassSession, SessionStatusChange
+from halaqa.models import ClassSession, SessionReschedule, SessionStatusChange
+from halaqa.scheduling.lifecycle import By, Status
+from halaqa.scheduling.service import transition
 from tests.api import Api, Person, assert_error, error_fields
 from tests.catalog.school import SLUG, School, new_group, ok, school
 from tests.conftest import START
@@ -437,3 +440,95 @@ async def test_start_complete_and_mark_absent_follow_the_clock(
     async with api.database.transaction() as session:
         changes = await session.scalar(select(func.count()).select_from(SessionStatusChange))
     assert changes == 4
+
+
+# --- rescheduling ----------------------------------------------------------------------------
+
+
+async def move(api: Api, who: Person, session_id: int, **fields: Any) -> httpx.Response:
+    body = {"reason": "clash with exams", **fields}
+    return await api.client.post(
+        f"{SESSIONS}/{session_id}/reschedule", json=body, headers=who.headers
+    )
+
+
+async def test_reschedule_moves_the_session_and_the_calendars(api: Api) -> None:
+    s = await school(api, students=2)
+    made = await individual(api, s, starts_at=at(24))  # two days ahead: before the deadline
+    moved = ok(await move(api, s.teacher, made["id"], starts_at=at(27), duration_minutes=45))
+    assert moved["starts_at"].startswith("2026-03-03T12:00:00")
+    assert moved["ends_at"].startswith("2026-03-03T12:45:00")
+    assert (moved["status"], moved["code"]) == ("scheduled", made["code"])
+    # The old time is free again, the new one is taken.
+    assert (await post(api, s.admin, **_body(s, s.teacher, 24))).status_code == 201
+    clash = _body(s, s.teacher, 27) | {"student_user_id": s.students[1].id}
+    assert_error(await post(api, s.admin, **clash), 409, "schedule_conflict")
+    async with api.database.transaction() as session:
+        moves = (await session.execute(select(SessionReschedule))).scalars().all()
+    assert [(m.reason, m.from_duration_minutes, m.to_duration_minutes) for m in moves] == [
+        ("clash with exams", 60, 45)
+    ]
+
+
+async def test_reschedule_rules(api: Api, clock: FrozenClock) -> None:
+    s = await school(api, students=2)
+    made = await individual(api, s)
+    other = await individual(api, s, student=1, starts_at=at(5))
+    # Into someone else's booking: refused, nothing moves.
+    assert_error(await move(api, s.admin, made["id"], starts_at=at(5)), 409, "schedule_conflict")
+    # Into the past, or with no time, or without a reason: refused, naming the field.
+    assert error_fields(await move(api, s.admin, made["id"], starts_at=at(-48))) == {"starts_at"}
+    assert error_fields(await move(api, s.admin, made["id"])) == {"starts_at"}
+    response = await api.client.post(
+        f"{SESSIONS}/{made['id']}/reschedule", json={"starts_at": at(8)}, headers=s.admin.headers
+    )
+    assert error_fields(response) == {"reason"}
+    # Students and parents do not move sessions.
+    assert_error(await move(api, s.students[0], made["id"], starts_at=at(8)), 403, "not_allowed")
+    # Within 24 hours of the start, the teacher may no longer; an admin still may.
+    clock.set(TOMORROW - timedelta(hours=23))
+    response = await move(api, s.teacher, made["id"], starts_at=at(8))
+    assert_error(response, 409, "action_not_allowed")
+    assert "24 h" in response.json()["error"]["message"]
+    assert ok(await move(api, s.admin, made["id"], starts_at=at(8)))["status"] == "scheduled"
+    # A cancelled session stays where it is.
+    ok(
+        await api.client.post(
+            f"{SESSIONS}/{other['id']}/cancel", json={"reason": "x"}, headers=s.admin.headers
+        )
+    )
+    assert_error(await move(api, s.admin, other["id"], starts_at=at(10)), 409, "action_not_allowed")
+    detail = ok(await api.client.get(f"{SESSIONS}/{made['id']}", headers=s.admin.headers))
+    assert detail["starts_at"].startswith("2026-03-02T17:00:00")
+
+
+async def test_an_unscheduled_session_gets_its_time(api: Api) -> None:
+    s = await school(api, students=1)
+    made = await individual(api, s, starts_at=None)
+    assert (made["status"], made["starts_at"]) == ("unscheduled", None)
+    moved = ok(
+        await move(api, s.admin, made["id"], local_start={"date": "2026-03-04", "time": "16:00"})
+    )
+    assert moved["status"] == "scheduled"
+    assert moved["starts_at"].startswith("2026-03-04T13:00:00")  # 16:00 in Riyadh
+    history = await listed(api, s.admin, f"{SESSIONS}/{made['id']}/history")
+    assert [(h["from_status"], h["to_status"]) for h in history] == [
+        (None, "unscheduled"),
+        ("unscheduled", "scheduled"),
+    ]
+
+
+async def test_a_ready_session_moved_out_of_its_window_waits_again(
+    api: Api, clock: FrozenClock
+) -> None:
+    s = await school(api, students=1)
+    made = await individual(api, s)
+    clock.set(TOMORROW - timedelta(minutes=10))
+    async with api.database.transaction() as session:
+        row = await session.get(ClassSession, made["id"])
+        assert row is not None
+        await transition(api.runtime(session), row, Status.READY, By.SYSTEM, Actor())
+    moved = ok(await move(api, s.admin, made["id"], starts_at=at(4)))
+    assert moved["status"] == "scheduled"
+    history = await listed(api, s.admin, f"{SESSIONS}/{made['id']}/history")
+    assert [h["action"] for h in history] == ["create", "prepare", "unprepare"]
