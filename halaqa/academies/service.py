@@ -521,24 +521,28 @@ async def update_member(
     return member
 
 
+async def require_member_with_role(
+    rt: Runtime, ctx: AcademyContext, field: str, user_id: int, role: Role
+) -> None:
+    """A 422 naming `field` unless `user_id` is an active member (and account) holding `role`."""
+    found = await MemberRepository(rt.session, ctx.academy.id).get(user_id)
+    if found is None or not found[0].is_active or not found[1].is_active:
+        raise InvalidInput.field(field, f"user {user_id} is not an active member of this academy")
+    if role.value not in found[0].role_names:
+        raise InvalidInput.field(field, f"user {user_id} does not have the {role} role")
+
+
 # --- guardianships ---------------------------------------------------------------------------
 
 
 async def link_guardian(rt: Runtime, ctx: AcademyContext, data: GuardianshipCreate) -> Guardianship:
     if data.parent_user_id == data.student_user_id:
         raise InvalidInput.field("student_user_id", "a person cannot be their own parent")
-    members = MemberRepository(rt.session, ctx.academy.id)
     for field, user_id, role in (
         ("parent_user_id", data.parent_user_id, Role.PARENT),
         ("student_user_id", data.student_user_id, Role.STUDENT),
     ):
-        found = await members.get(user_id)
-        if found is None or not found[0].is_active:
-            raise InvalidInput.field(
-                field, f"user {user_id} is not an active member of this academy"
-            )
-        if role.value not in found[0].role_names:
-            raise InvalidInput.field(field, f"user {user_id} does not have the {role} role")
+        await require_member_with_role(rt, ctx, field, user_id, role)
     guardianships = GuardianshipRepository(rt.session, ctx.academy.id)
     if await guardianships.find(data.parent_user_id, data.student_user_id) is not None:
         raise Conflict("this parent is already linked to this student", code="already_linked")

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from halaqa.academies.auth import AcademyContext, Actor
-from halaqa.academies.repository import MemberRepository
 from halaqa.academies.roles import STAFF, Role
-from halaqa.academies.service import audit
+from halaqa.academies.service import audit, require_member_with_role
 from halaqa.catalog.lifecycle import (
     ON_GROUP_END,
     EnrollmentStatus,
@@ -44,17 +43,6 @@ def _transition_refused(error: InvalidTransition) -> Conflict:
         code="invalid_transition",
         details={"from": error.current, "to": error.target, "allowed": error.allowed},
     )
-
-
-async def _check_member(
-    rt: Runtime, ctx: AcademyContext, field: str, user_id: int, role: Role
-) -> None:
-    """A 422 naming `field` unless `user_id` is an active member (and account) holding `role`."""
-    found = await MemberRepository(rt.session, ctx.academy.id).get(user_id)
-    if found is None or not found[0].is_active or not found[1].is_active:
-        raise InvalidInput.field(field, f"user {user_id} is not an active member of this academy")
-    if role.value not in found[0].role_names:
-        raise InvalidInput.field(field, f"user {user_id} does not have the {role} role")
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -104,7 +92,7 @@ async def list_groups(
 
 
 async def create_group(rt: Runtime, ctx: AcademyContext, data: GroupCreate) -> Group:
-    await _check_member(rt, ctx, "teacher_user_id", data.teacher_user_id, Role.TEACHER)
+    await require_member_with_role(rt, ctx, "teacher_user_id", data.teacher_user_id, Role.TEACHER)
     group = await GroupRepository(rt.session, ctx.academy.id).add(
         Group(
             academy_id=ctx.academy.id,
@@ -137,7 +125,9 @@ async def update_group(rt: Runtime, ctx: AcademyContext, group_id: int, data: Gr
         if field in changes and changes[field] is None:
             raise InvalidInput.field(field, "may be left out but not null")
     if "teacher_user_id" in changes and changes["teacher_user_id"] != group.teacher_user_id:
-        await _check_member(rt, ctx, "teacher_user_id", changes["teacher_user_id"], Role.TEACHER)
+        await require_member_with_role(
+            rt, ctx, "teacher_user_id", changes["teacher_user_id"], Role.TEACHER
+        )
     if changes.get("capacity") is not None:
         enrolled = await EnrollmentRepository(rt.session, ctx.academy.id).count_enrolled(group)
         if changes["capacity"] < enrolled:
@@ -247,7 +237,7 @@ async def enrol(
         if data.status == EnrollmentStatus.ENROLLED.value:
             raise Forbidden("only staff enrol directly; ask for a place (pending) instead")
         student_user_id, target = ctx.user_id, EnrollmentStatus.PENDING
-    await _check_member(rt, ctx, "student_user_id", student_user_id, Role.STUDENT)
+    await require_member_with_role(rt, ctx, "student_user_id", student_user_id, Role.STUDENT)
     _check_open(group)
     enrollments = EnrollmentRepository(rt.session, ctx.academy.id)
     if await enrollments.open_of(group, student_user_id) is not None:

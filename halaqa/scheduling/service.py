@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from halaqa.academies.auth import AcademyContext, Actor
-from halaqa.academies.repository import GuardianshipRepository, MemberRepository
+from halaqa.academies.repository import GuardianshipRepository
 from halaqa.academies.roles import Role
-from halaqa.academies.service import audit
+from halaqa.academies.service import audit, require_member_with_role
 from halaqa.academies.settings import AcademySettings, code_prefix, effective_settings
 from halaqa.catalog.repository import EnrollmentRepository, GroupRepository
 from halaqa.catalog.repository import Viewer as CatalogViewer
@@ -98,16 +98,6 @@ async def get_session(rt: Runtime, ctx: AcademyContext, session_id: int) -> Sess
 # --- creating --------------------------------------------------------------------------------
 
 
-async def _active_member_with(
-    rt: Runtime, ctx: AcademyContext, user_id: int, role: Role, field: str
-) -> None:
-    found = await MemberRepository(rt.session, ctx.academy.id).get(user_id)
-    if found is None or not found[0].is_active or not found[1].is_active:
-        raise InvalidInput.field(field, f"user {user_id} is not an active member of this academy")
-    if role.value not in found[0].role_names:
-        raise InvalidInput.field(field, f"user {user_id} does not have the {role} role")
-
-
 async def _group_for(rt: Runtime, ctx: AcademyContext, data: SessionCreate) -> Group | None:
     if data.kind != "group":
         if data.group_id is not None:
@@ -184,10 +174,12 @@ async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) 
         raise InvalidInput.field("teacher_user_id", "a session needs a teacher")
     if not ctx.roles & {Role.ADMIN, Role.SUPERVISOR} and ctx.user_id != teacher_id:
         raise Forbidden("teachers schedule their own sessions only", code="role_required")
-    await _active_member_with(rt, ctx, teacher_id, Role.TEACHER, "teacher_user_id")
+    await require_member_with_role(rt, ctx, "teacher_user_id", teacher_id, Role.TEACHER)
     students: list[int] = []
     if data.student_user_id is not None:
-        await _active_member_with(rt, ctx, data.student_user_id, Role.STUDENT, "student_user_id")
+        await require_member_with_role(
+            rt, ctx, "student_user_id", data.student_user_id, Role.STUDENT
+        )
         students = [data.student_user_id]
     elif group is not None:
         enrollments = await EnrollmentRepository(rt.session, ctx.academy.id).all_open(group)
