@@ -26,6 +26,7 @@ from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
+from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
 from halaqa.worker.runner import Worker
 
@@ -94,7 +95,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_health(app)
-    for router in (auth_router, me_router, academies_router, groups_router, sessions_router):
+    for router in (
+        auth_router,
+        me_router,
+        academies_router,
+        groups_router,
+        sessions_router,
+        makeups_router,
+    ):
         app.include_router(router)
     return app
 

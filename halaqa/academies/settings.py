@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Hours = Annotated[int, Field(ge=0, le=24 * 30)]
+Weekday = Annotated[int, Field(ge=0, le=6)]
 CodePrefix = Annotated[str, Field(pattern=r"^[A-Z]{1,6}$", description="1–6 capital letters")]
 
 
@@ -24,11 +25,28 @@ class AcademySettings(BaseModel):
     teacher_reschedule_deadline_hours: Hours = Field(
         24, description="Teachers may move a session until this long before it."
     )
-    cancel_notice_hours: Hours = Field(
-        24, description="Cancellations with less notice than this are flagged late."
+    teacher_cancel_notice_hours: Hours = Field(
+        24, description="A teacher cancelling with less notice than this is flagged late."
+    )
+    student_cancel_notice_hours: Hours = Field(
+        24,
+        description="A student or parent cancelling with less notice is flagged late and is "
+        "owed no make-up.",
     )
     session_break_minutes: Minutes = Field(
         0, description="Free time kept between two sessions of one teacher or student."
+    )
+    schedule_horizon_days: int = Field(
+        56, ge=7, le=366, description="Recurring schedules are materialised this far ahead."
+    )
+    blocked_weekdays: tuple[Weekday, ...] = Field(
+        (), description="Weekdays (0 = Monday … 6 = Sunday) recurring schedules skip."
+    )
+    booking_expiry_hours: Annotated[int, Field(ge=1, le=24 * 30)] = Field(
+        48, description="A booking request nobody answers expires after this long."
+    )
+    booking_min_notice_hours: Hours = Field(
+        2, description="Students may request a booking no later than this before it starts."
     )
     code_prefix_individual: CodePrefix = Field("IN", description="Code prefix, individual.")
     code_prefix_group: CodePrefix = Field("GR", description="Code prefix, group sessions.")
@@ -57,6 +75,10 @@ class AcademySettings(BaseModel):
             raise ValueError("students cannot join before the room opens (meeting_prepare_minutes)")
         if self.teacher_join_early_minutes > self.meeting_prepare_minutes:
             raise ValueError("teachers cannot join before the room opens (meeting_prepare_minutes)")
+        if len(set(self.blocked_weekdays)) != len(self.blocked_weekdays):
+            raise ValueError("blocked_weekdays lists a weekday twice")
+        if len(self.blocked_weekdays) == 7:
+            raise ValueError("blocked_weekdays cannot block every day of the week")
         if self.auto_complete_buffer_minutes > self.overtime_cap_minutes:
             raise ValueError("auto_complete_buffer_minutes must not exceed overtime_cap_minutes")
         return self

@@ -3,9 +3,12 @@
 from halaqa.models.academies import Academy, ApiKey, Guardianship, Membership, MembershipRole
 from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
+from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.scheduling import (
+    AcademyHoliday,
     ClassSession,
+    Schedule,
     SessionCodeCounter,
     SessionParticipant,
     SessionReschedule,
@@ -15,9 +18,11 @@ from halaqa.models.users import User
 
 __all__ = [
     "Academy",
+    "AcademyHoliday",
     "ApiKey",
     "AuditEntry",
     "AuthToken",
+    "Booking",
     "ClassSession",
     "Enrollment",
     "Group",
@@ -25,9 +30,11 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "MembershipRole",
+    "Schedule",
     "SessionCodeCounter",
     "SessionParticipant",
     "SessionReschedule",
     "SessionStatusChange",
+    "TeacherAvailability",
     "User",
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -10,11 +11,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from halaqa.db.base import Base, Timestamped
-from halaqa.db.types import BigIntPK
+from halaqa.db.types import BigIntPK, PortableJSON
 
 SESSION_KINDS = ("individual", "group", "trial", "assessment")
 SESSION_STATUSES = (
@@ -31,6 +33,9 @@ SESSION_STATUSES = (
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_LIVE_MAKEUP = text("makeup_of_id IS NOT NULL AND status <> 'cancelled'")
 
 
 class ClassSession(Timestamped, Base):
@@ -65,6 +70,22 @@ class ClassSession(Timestamped, Base):
         ForeignKeyConstraint(
             ["academy_id", "makeup_of_id"], ["class_sessions.academy_id", "class_sessions.id"]
         ),
+        ForeignKeyConstraint(
+            ["academy_id", "schedule_id"], ["schedules.academy_id", "schedules.id"]
+        ),
+        # An occurrence of a schedule is materialised once, however often the worker looks.
+        UniqueConstraint("schedule_id", "occurrence_index"),
+        CheckConstraint(
+            "(schedule_id IS NULL) = (occurrence_index IS NULL)", name="occurrence_of_schedule"
+        ),
+        # A session is made up at most once at a time (a cancelled make-up frees the place).
+        Index(
+            "ux_class_sessions_one_makeup",
+            "makeup_of_id",
+            unique=True,
+            sqlite_where=_LIVE_MAKEUP,
+            postgresql_where=_LIVE_MAKEUP,
+        ),
         Index("ix_class_sessions_academy_starts", "academy_id", "starts_at"),
         Index("ix_class_sessions_teacher_starts", "teacher_user_id", "starts_at"),
         Index("ix_class_sessions_student_starts", "student_user_id", "starts_at"),
@@ -88,6 +109,10 @@ class ClassSession(Timestamped, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     homework: Mapped[str | None] = mapped_column(Text)
     makeup_of_id: Mapped[int | None] = mapped_column()
+    # Set when the session is cancelled in a way that entitles its people to a make-up.
+    makeup_owed: Mapped[bool] = mapped_column(default=False)
+    schedule_id: Mapped[int | None] = mapped_column()
+    occurrence_index: Mapped[int | None] = mapped_column()  # its place in the schedule's series
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_at: Mapped[datetime | None] = mapped_column()
     cancelled_by_user_id: Mapped[int | None] = mapped_column()
@@ -194,3 +219,81 @@ class SessionReschedule(Base):
     reason: Mapped[str] = mapped_column(String(500))
     actor_user_id: Mapped[int | None] = mapped_column()
     at: Mapped[datetime] = mapped_column()
+
+
+class Schedule(Timestamped, Base):
+    """A weekly recurring schedule for a group or one student, materialised into sessions up to
+    the academy's horizon. Its zone is fixed when it is made, so a later change of the academy's
+    or group's zone never shifts classes already planned."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        UniqueConstraint("academy_id", "id"),
+        CheckConstraint("kind IN ('individual', 'group')", name="known_kind"),
+        CheckConstraint("status IN ('active', 'ended', 'cancelled')", name="known_status"),
+        CheckConstraint("duration_minutes BETWEEN 1 AND 720", name="duration_in_range"),
+        CheckConstraint(
+            "(kind = 'group' AND group_id IS NOT NULL AND student_user_id IS NULL) OR "
+            "(kind <> 'group' AND group_id IS NULL AND student_user_id IS NOT NULL)",
+            name="group_or_student",
+        ),
+        CheckConstraint("until IS NULL OR until >= starts_on", name="until_after_start"),
+        CheckConstraint("count IS NULL OR count >= 1", name="count_positive"),
+        CheckConstraint(
+            "monthly_target IS NULL OR monthly_target >= 1", name="monthly_target_positive"
+        ),
+        ForeignKeyConstraint(
+            ["academy_id", "teacher_user_id"], ["memberships.academy_id", "memberships.user_id"]
+        ),
+        ForeignKeyConstraint(
+            ["academy_id", "student_user_id"], ["memberships.academy_id", "memberships.user_id"]
+        ),
+        ForeignKeyConstraint(["academy_id", "group_id"], ["groups.academy_id", "groups.id"]),
+        ForeignKeyConstraint(
+            ["academy_id", "follows_schedule_id"], ["schedules.academy_id", "schedules.id"]
+        ),
+        # The worker's due-scan: active schedules whose materialised part is shortest first.
+        Index("ix_schedules_status_through", "status", "materialised_through"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    academy_id: Mapped[int] = mapped_column(ForeignKey("academies.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    teacher_user_id: Mapped[int] = mapped_column()
+    student_user_id: Mapped[int | None] = mapped_column()
+    group_id: Mapped[int | None] = mapped_column()
+    title: Mapped[str] = mapped_column(String(200))
+    duration_minutes: Mapped[int] = mapped_column()
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # [{"weekday": 0-6, "start": "HH:MM"}, ...] in time_zone.
+    slots: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON)
+    starts_on: Mapped[date] = mapped_column()
+    until: Mapped[date | None] = mapped_column()
+    count: Mapped[int | None] = mapped_column()
+    monthly_target: Mapped[int | None] = mapped_column()
+    # The last local date expanded into sessions; None before the first materialisation.
+    materialised_through: Mapped[date | None] = mapped_column()
+    # Occurrences the worker could not book (someone was busy), for staff to resolve.
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
+    # The schedule this one continues after a "this and following" edit.
+    follows_schedule_id: Mapped[int | None] = mapped_column()
+    created_by_user_id: Mapped[int | None] = mapped_column()
+    updated_by_user_id: Mapped[int | None] = mapped_column()
+
+
+class AcademyHoliday(Timestamped, Base):
+    """Days (inclusive range, in the academy's calendar) recurring schedules skip."""
+
+    __tablename__ = "academy_holidays"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        Index("ix_academy_holidays_academy_starts", "academy_id", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    academy_id: Mapped[int] = mapped_column(ForeignKey("academies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date] = mapped_column()
+    created_by_user_id: Mapped[int | None] = mapped_column()

@@ -20,6 +20,9 @@ from halaqa.scheduling.schemas import (
     CancelRequest,
     JoinState,
     Kind,
+    MakeupBrief,
+    MakeupRequest,
+    OwedMakeupOut,
     PersonPart,
     RescheduleRequest,
     SessionCreate,
@@ -73,6 +76,9 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         notes=session.notes,
         homework=session.homework,
         makeup_of_id=session.makeup_of_id,
+        makeup_owed=session.makeup_owed,
+        schedule_id=session.schedule_id,
+        occurrence_index=session.occurrence_index,
         cancellation_reason=session.cancellation_reason,
         cancelled_at=session.cancelled_at,
         late_cancellation=session.late_cancellation,
@@ -142,9 +148,7 @@ async def session_history(
 async def cancel_session(
     session_id: SessionId, body: CancelRequest, ctx: AnyMember, rt: CurrentRuntime
 ) -> SessionOut:
-    return await session_out(
-        rt, ctx, await service.cancel_session(rt, ctx, session_id, body.reason)
-    )
+    return await session_out(rt, ctx, await service.cancel_session(rt, ctx, session_id, body))
 
 
 @router.post(
@@ -156,6 +160,57 @@ async def reschedule_session(
     session_id: SessionId, body: RescheduleRequest, ctx: AnyMember, rt: CurrentRuntime
 ) -> SessionOut:
     return await session_out(rt, ctx, await service.reschedule_session(rt, ctx, session_id, body))
+
+
+@router.post(
+    "/{session_id}/makeup",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Plan the make-up of a cancelled session that is owed one",
+)
+async def create_makeup(
+    session_id: SessionId, body: MakeupRequest, ctx: AnyMember, rt: CurrentRuntime
+) -> SessionOut:
+    return await session_out(rt, ctx, await service.create_makeup(rt, ctx, session_id, body))
+
+
+makeups_router = APIRouter(prefix="/api/v1/academies/{slug}/makeups", tags=["sessions"])
+
+
+@makeups_router.get(
+    "",
+    response_model=Page[OwedMakeupOut],
+    summary="Make-ups owed (until held), with the one planned for each",
+)
+async def owed_makeups(
+    ctx: AnyMember,
+    rt: CurrentRuntime,
+    pages: Pages,
+    teacher_user_id: UserFilter = None,
+    student_user_id: UserFilter = None,
+    group_id: UserFilter = None,
+) -> Page[OwedMakeupOut]:
+    where = SessionFilter(
+        teacher_user_id=teacher_user_id, student_user_id=student_user_id, group_id=group_id
+    )
+    owed, total = await service.owed_makeups(
+        rt, ctx, where, offset=pages.offset, limit=pages.per_page
+    )
+    items = [
+        OwedMakeupOut(
+            session=await session_out(rt, ctx, view),
+            makeup=None
+            if makeup is None
+            else MakeupBrief(
+                id=makeup.id,
+                code=makeup.code,
+                status=Status(makeup.status),
+                starts_at=makeup.starts_at,
+            ),
+        )
+        for view, makeup in owed
+    ]
+    return Page.of(items, total, pages)
 
 
 def _action_route(action: str, summary: str) -> None:

@@ -31,6 +31,7 @@ class By(StrEnum):
     SYSTEM = "system"
     TEACHER = "teacher"  # the session's own teacher
     STAFF = "staff"  # the academy's admins and supervisors
+    STUDENT = "student"  # the one student of a session, or their parent: may only cancel
 
 
 FINISHED = frozenset({Status.COMPLETED, Status.ABSENT, Status.CANCELLED})
@@ -38,6 +39,7 @@ FINISHED = frozenset({Status.COMPLETED, Status.ABSENT, Status.CANCELLED})
 TEACHER_ABSENT = "teacher_absent"
 
 _ANYONE = frozenset(By)
+_RUNNERS = frozenset({By.SYSTEM, By.TEACHER, By.STAFF})  # whoever runs the class
 _SYSTEM = frozenset({By.SYSTEM})
 _STAFF = frozenset({By.STAFF})
 _NOT_TEACHER = frozenset({By.SYSTEM, By.STAFF})
@@ -52,20 +54,20 @@ class Rule:
 
 # (from, to) -> the rule. A pair that is not listed is refused, whoever asks.
 TRANSITIONS: dict[tuple[Status, Status], Rule] = {
-    (Status.UNSCHEDULED, Status.SCHEDULED): Rule("schedule", _ANYONE),
+    (Status.UNSCHEDULED, Status.SCHEDULED): Rule("schedule", _RUNNERS),
     (Status.UNSCHEDULED, Status.CANCELLED): Rule("cancel", _ANYONE),
     (Status.SCHEDULED, Status.READY): Rule("prepare", _SYSTEM),
-    (Status.SCHEDULED, Status.ONGOING): Rule("start", _ANYONE),
+    (Status.SCHEDULED, Status.ONGOING): Rule("start", _RUNNERS),
     (Status.SCHEDULED, Status.CANCELLED): Rule("cancel", _ANYONE),
     (Status.SCHEDULED, Status.SUSPENDED): Rule("suspend", _NOT_TEACHER),
-    (Status.READY, Status.SCHEDULED): Rule("unprepare", _ANYONE),
-    (Status.READY, Status.ONGOING): Rule("start", _ANYONE),
+    (Status.READY, Status.SCHEDULED): Rule("unprepare", _RUNNERS),
+    (Status.READY, Status.ONGOING): Rule("start", _RUNNERS),
     (Status.READY, Status.CANCELLED): Rule("cancel", _ANYONE),
     (Status.READY, Status.SUSPENDED): Rule("suspend", _NOT_TEACHER),
-    (Status.ONGOING, Status.COMPLETED): Rule("complete", _ANYONE),
-    (Status.ONGOING, Status.ABSENT): Rule("mark_absent", _ANYONE),
+    (Status.ONGOING, Status.COMPLETED): Rule("complete", _RUNNERS),
+    (Status.ONGOING, Status.ABSENT): Rule("mark_absent", _RUNNERS),
     (Status.ONGOING, Status.CANCELLED): Rule("cancel", _NOT_TEACHER),
-    (Status.COMPLETED, Status.ABSENT): Rule("mark_absent", _ANYONE),
+    (Status.COMPLETED, Status.ABSENT): Rule("mark_absent", _RUNNERS),
     (Status.COMPLETED, Status.CANCELLED): Rule("correct", _NOT_TEACHER),
     (Status.COMPLETED, Status.ONGOING): Rule("reopen", _STAFF),
     (Status.ABSENT, Status.COMPLETED): Rule("correct", _NOT_TEACHER),
@@ -73,7 +75,7 @@ TRANSITIONS: dict[tuple[Status, Status], Rule] = {
     (Status.CANCELLED, Status.COMPLETED): Rule("correct", _SYSTEM, after_teacher_absence_only=True),
     (Status.CANCELLED, Status.ABSENT): Rule("correct", _SYSTEM, after_teacher_absence_only=True),
     (Status.SUSPENDED, Status.SCHEDULED): Rule("resume", _NOT_TEACHER),
-    (Status.SUSPENDED, Status.CANCELLED): Rule("cancel", _ANYONE),
+    (Status.SUSPENDED, Status.CANCELLED): Rule("cancel", _RUNNERS),
 }
 
 
@@ -163,11 +165,15 @@ def part_of(session: SessionFacts, viewer: Viewer) -> Part:
 
 
 def acting_as(session: SessionFacts, viewer: Viewer) -> By | None:
-    """Who the viewer counts as for status changes (None: they may change nothing)."""
+    """Who the viewer counts as for status changes (None: they may change nothing). The student
+    of a one-student session, or their parent, may cancel it; a group's students may not."""
     if viewer.is_staff:
         return By.STAFF
-    if part_of(session, viewer) is Part.TEACHER:
+    part = part_of(session, viewer)
+    if part is Part.TEACHER:
         return By.TEACHER
+    if part in {Part.STUDENT, Part.PARENT} and len(session.student_ids) == 1:
+        return By.STUDENT
     return None
 
 
@@ -289,8 +295,10 @@ def abilities(
         and may(Status.ONGOING)
         and in_teacher_window,
         can_complete=may(Status.COMPLETED) and session.status is Status.ONGOING and started,
-        can_cancel=may(Status.CANCELLED) and session.status not in FINISHED,
-        can_reschedule=by is not None
+        can_cancel=may(Status.CANCELLED)
+        and session.status not in FINISHED
+        and not (by is By.STUDENT and started),
+        can_reschedule=by in {By.TEACHER, By.STAFF}
         and session.status in {Status.UNSCHEDULED, Status.SCHEDULED, Status.READY}
         and (deadline is None or now < deadline),
         can_mark_absent=may(Status.ABSENT) and len(session.student_ids) == 1 and started,

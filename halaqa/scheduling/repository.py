@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from halaqa.models import (
     ClassSession,
@@ -24,6 +25,14 @@ from halaqa.models.scheduling import NO_OVERLAP_CONSTRAINT
 
 class DoubleBooked(Exception):
     """A concurrent request booked one of these people first (PostgreSQL's constraint said so)."""
+
+
+class MakeupTaken(Exception):
+    """A concurrent request planned a make-up for the same session first."""
+
+
+# A make-up that took place (even if the student did not come) settles what it replaced.
+HELD = ("completed", "absent")
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class SessionFilter:
     # None: every session of the academy (staff); otherwise only sessions one of these people
     # takes part in (themself, or a parent's children).
     visible_to: frozenset[int] | None = None
+    # Only cancelled sessions still owed a make-up (none held yet).
+    owed_makeup: bool = False
 
 
 class SessionRepository:
@@ -74,6 +85,16 @@ class SessionRepository:
             query = query.where(ClassSession.kind == where.kind)
         if where.visible_to is not None:
             query = query.where(self._has_participant(where.visible_to, None))
+        if where.owed_makeup:
+            makeup = aliased(ClassSession)
+            held = select(makeup.id).where(
+                makeup.makeup_of_id == ClassSession.id, makeup.status.in_(HELD)
+            )
+            query = query.where(
+                ClassSession.status == "cancelled",
+                ClassSession.makeup_owed.is_(True),
+                ~held.exists(),
+            )
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
             query.order_by(
@@ -98,8 +119,26 @@ class SessionRepository:
     async def add(self, class_session: ClassSession) -> ClassSession:
         assert class_session.academy_id == self.academy_id
         self.session.add(class_session)
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            if "ux_class_sessions_one_makeup" in str(error.orig) or (
+                "class_sessions.makeup_of_id" in str(error.orig)
+            ):
+                raise MakeupTaken from None
+            raise
         return class_session
+
+    async def live_makeups_of(self, session_ids: Sequence[int]) -> dict[int, ClassSession]:
+        """The make-up (not cancelled) planned for each of these sessions, if any."""
+        if not session_ids:
+            return {}
+        result = await self.session.scalars(
+            self._scoped().where(
+                ClassSession.makeup_of_id.in_(session_ids), ClassSession.status != "cancelled"
+            )
+        )
+        return {m.makeup_of_id: m for m in result if m.makeup_of_id is not None}
 
     async def next_code_number(self, prefix: str) -> int:
         """The next number for `prefix`, taken by one UPDATE so no two sessions share it."""

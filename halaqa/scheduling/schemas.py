@@ -54,6 +54,23 @@ class RescheduleRequest(Input):
 
 class CancelRequest(Input):
     reason: Reason
+    makeup_owed: bool | None = Field(
+        None,
+        description="Staff only: whether the students are owed a make-up (default yes). For "
+        "teachers it is always owed; for students when they cancel with enough notice.",
+    )
+
+
+class MakeupRequest(Input):
+    starts_at: AwareDatetime | None = Field(None, description="An instant with its UTC offset")
+    local_start: LocalStart | None = Field(
+        None, description="Or a local date and time in the session's zone"
+    )
+    duration_minutes: Annotated[int, Field(ge=1, le=720)] | None = Field(
+        None, description="Leave out to keep the missed session's length"
+    )
+    title: Title | None = Field(None, description="Defaults to the missed session's title")
+    notes: LongText | None = None
 
 
 class ActionRequest(Input):
@@ -103,6 +120,9 @@ class SessionOut(BaseModel):
     notes: str | None
     homework: str | None
     makeup_of_id: int | None
+    makeup_owed: bool = Field(description="Cancelled in a way that owes its people a make-up")
+    schedule_id: int | None
+    occurrence_index: int | None
     cancellation_reason: str | None
     cancelled_at: dt.datetime | None
     late_cancellation: bool
@@ -117,3 +137,15 @@ class StatusChangeOut(BaseModel):
     actor_user_id: int | None
     reason: str | None
     at: dt.datetime
+
+
+class MakeupBrief(BaseModel):
+    id: int
+    code: str
+    status: Status
+    starts_at: dt.datetime | None
+
+
+class OwedMakeupOut(BaseModel):
+    session: SessionOut = Field(description="The cancelled session that is owed")
+    makeup: MakeupBrief | None = Field(description="Its make-up, when one is planned")

@@ -6,13 +6,12 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from halaqa.academies.auth import AcademyContext, Actor
 from halaqa.academies.repository import GuardianshipRepository
 from halaqa.academies.roles import Role
 from halaqa.academies.service import audit, require_member_with_role
-from halaqa.academies.settings import AcademySettings, code_prefix, effective_settings
+from halaqa.academies.settings import AcademySettings, effective_settings
 from halaqa.catalog.repository import EnrollmentRepository, GroupRepository
 from halaqa.catalog.repository import Viewer as CatalogViewer
 from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
@@ -25,10 +24,28 @@ from halaqa.models import (
     SessionStatusChange,
 )
 from halaqa.scheduling import lifecycle
+from halaqa.scheduling.calendar import (
+    RACE_LOST,
+    SessionPlan,
+    book_session,
+    busy_until,
+    check_conflicts,
+    record_change,
+)
 from halaqa.scheduling.lifecycle import By, SessionFacts, Status, TransitionRefused, Viewer
 from halaqa.scheduling.recurrence import LocalTimeError, resolve_local
-from halaqa.scheduling.repository import DoubleBooked, SessionFilter, SessionRepository
-from halaqa.scheduling.schemas import RescheduleRequest, SessionCreate
+from halaqa.scheduling.repository import (
+    DoubleBooked,
+    MakeupTaken,
+    SessionFilter,
+    SessionRepository,
+)
+from halaqa.scheduling.schemas import (
+    CancelRequest,
+    MakeupRequest,
+    RescheduleRequest,
+    SessionCreate,
+)
 
 # Sessions read their group whoever is looking: the session's own visibility was decided already.
 _ALL_GROUPS = CatalogViewer(user_id=None, sees_all=True)
@@ -117,7 +134,9 @@ async def _group_for(rt: Runtime, ctx: AcademyContext, data: SessionCreate) -> G
     return group
 
 
-def _start_of(data: SessionCreate | RescheduleRequest, zone: str, now: datetime) -> datetime | None:
+def _start_of(
+    data: SessionCreate | RescheduleRequest | MakeupRequest, zone: str, now: datetime
+) -> datetime | None:
     if data.starts_at is not None and data.local_start is not None:
         raise InvalidInput.field("local_start", "give starts_at or local_start, not both")
     if data.local_start is not None:
@@ -135,46 +154,12 @@ def _start_of(data: SessionCreate | RescheduleRequest, zone: str, now: datetime)
     return starts_at
 
 
-async def _check_conflicts(
-    rt: Runtime,
-    ctx: AcademyContext,
-    people: dict[int, str],
-    starts_at: datetime,
-    busy_until: datetime,
-    except_session_id: int | None = None,
-) -> None:
-    clashes = await SessionRepository(rt.session, ctx.academy.id).overlapping(
-        set(people), starts_at, busy_until, except_session_id=except_session_id
-    )
-    if clashes:
-        details = [
-            {
-                "user_id": participant.user_id,
-                "role": people[participant.user_id],
-                "session_id": session.id,
-                "session_code": session.code,
-                "starts_at": session.starts_at.isoformat() if session.starts_at else None,
-                "ends_at": session.ends_at.isoformat() if session.ends_at else None,
-            }
-            for participant, session in clashes
-        ]
-        who = ", ".join(sorted({f"{d['role']} {d['user_id']}" for d in details}))
-        raise Conflict(
-            f"double booking: {who} already booked then ({details[0]['session_code']})",
-            code="schedule_conflict",
-            details=details,
-        )
-
-
 async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) -> SessionView:
-    settings = _settings(ctx)
     group = await _group_for(rt, ctx, data)
     teacher_id = data.teacher_user_id or (group.teacher_user_id if group else None)
     if teacher_id is None:
         raise InvalidInput.field("teacher_user_id", "a session needs a teacher")
-    if not ctx.roles & {Role.ADMIN, Role.SUPERVISOR} and ctx.user_id != teacher_id:
-        raise Forbidden("teachers schedule their own sessions only", code="role_required")
-    await require_member_with_role(rt, ctx, "teacher_user_id", teacher_id, Role.TEACHER)
+    await require_scheduler_for(rt, ctx, teacher_id)
     students: list[int] = []
     if data.student_user_id is not None:
         await require_member_with_role(
@@ -182,104 +167,37 @@ async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) 
         )
         students = [data.student_user_id]
     elif group is not None:
-        enrollments = await EnrollmentRepository(rt.session, ctx.academy.id).all_open(group)
-        students = sorted(e.student_user_id for e in enrollments if e.status == "enrolled")
+        students = await enrolled_students(rt, ctx, group)
     if teacher_id in students:
         raise InvalidInput.field("teacher_user_id", "the teacher cannot be one of the students")
     zone = data.time_zone or (group.time_zone if group else None) or ctx.academy.time_zone
-    starts_at = _start_of(data, zone, rt.clock.now())
-    people = {teacher_id: "teacher", **dict.fromkeys(students, "student")}
-    busy_until = None
-    if starts_at is not None:
-        ends_at = starts_at + timedelta(minutes=data.duration_minutes)
-        busy_until = ends_at + timedelta(minutes=settings.session_break_minutes)
-        await _check_conflicts(rt, ctx, people, starts_at, busy_until)
-    sessions = SessionRepository(rt.session, ctx.academy.id)
-    prefix = code_prefix(settings, data.kind)
-    session = await sessions.add(
-        ClassSession(
-            academy_id=ctx.academy.id,
-            code=f"{prefix}-{await sessions.next_code_number(prefix):06d}",
-            kind=data.kind,
-            status=Status.SCHEDULED if starts_at else Status.UNSCHEDULED,
-            teacher_user_id=teacher_id,
-            student_user_id=data.student_user_id,
-            group_id=group.id if group else None,
-            starts_at=starts_at,
-            duration_minutes=data.duration_minutes,
-            ends_at=starts_at + timedelta(minutes=data.duration_minutes) if starts_at else None,
-            time_zone=data.time_zone,
-            title=data.title,
-            description=data.description,
-            notes=data.notes,
-            homework=data.homework,
-            created_by_user_id=ctx.user_id,
-            updated_by_user_id=ctx.user_id,
-            scheduled_by_user_id=ctx.user_id if starts_at else None,
-        )
+    plan = SessionPlan(
+        kind=data.kind,
+        title=data.title,
+        teacher_id=teacher_id,
+        student_ids=tuple(students),
+        student_user_id=data.student_user_id,
+        group_id=group.id if group else None,
+        starts_at=_start_of(data, zone, rt.clock.now()),
+        duration_minutes=data.duration_minutes,
+        time_zone=data.time_zone,
+        description=data.description,
+        notes=data.notes,
+        homework=data.homework,
     )
-    booked = [
-        SessionParticipant(
-            session_id=session.id,
-            user_id=user_id,
-            academy_id=ctx.academy.id,
-            role=role,
-            starts_at=starts_at,
-            busy_until=busy_until,
-            active=starts_at is not None,
-        )
-        for user_id, role in people.items()
-    ]
-    try:
-        await sessions.add_participants(booked)
-    except DoubleBooked:
-        raise Conflict(
-            "double booking: someone was booked at this time a moment ago; choose another time",
-            code="schedule_conflict",
-        ) from None
-    await _record(rt, ctx.actor, session, None, "create", None)
-    await audit(
-        rt,
-        ctx.actor,
-        "session.created",
-        academy_id=ctx.academy.id,
-        entity_type="class_session",
-        entity_id=session.id,
-        after=_snapshot(session),
-    )
-    return await _view(rt, ctx, session, group)
+    return await _view(rt, ctx, await book_session(rt, ctx, plan), group)
 
 
-def _snapshot(session: ClassSession) -> dict[str, Any]:
-    return {
-        "code": session.code,
-        "status": session.status,
-        "starts_at": session.starts_at.isoformat() if session.starts_at else None,
-        "duration_minutes": session.duration_minutes,
-        "teacher_user_id": session.teacher_user_id,
-    }
+async def require_scheduler_for(rt: Runtime, ctx: AcademyContext, teacher_id: int) -> None:
+    """Staff schedule anyone's classes, teachers only their own; the teacher must hold the role."""
+    if not ctx.roles & {Role.ADMIN, Role.SUPERVISOR} and ctx.user_id != teacher_id:
+        raise Forbidden("teachers schedule their own sessions only", code="role_required")
+    await require_member_with_role(rt, ctx, "teacher_user_id", teacher_id, Role.TEACHER)
 
 
-async def _record(
-    rt: Runtime,
-    actor: Actor,
-    session: ClassSession,
-    from_status: Status | None,
-    action: str,
-    reason: str | None,
-) -> None:
-    await SessionRepository(rt.session, session.academy_id).add_status_change(
-        SessionStatusChange(
-            academy_id=session.academy_id,
-            session_id=session.id,
-            from_status=from_status,
-            to_status=session.status,
-            action=action,
-            actor_user_id=actor.user_id,
-            reason=reason,
-            at=rt.clock.now(),
-        )
-    )
+async def enrolled_students(rt: Runtime, ctx: AcademyContext, group: Group) -> list[int]:
+    enrollments = await EnrollmentRepository(rt.session, ctx.academy.id).all_open(group)
+    return sorted(e.student_user_id for e in enrollments if e.status == "enrolled")
 
 
 # --- changing status -------------------------------------------------------------------------
@@ -298,9 +216,11 @@ async def transition(
     actor: Actor,
     *,
     reason: str | None = None,
+    makeup_owed: bool = False,
 ) -> None:
     """THE way a session's status changes: checks the lifecycle, records the history, and keeps
-    the people's calendars in step. Nothing else in Halaqa writes `status`."""
+    the people's calendars in step. Nothing else in Halaqa writes `status`. A cancellation says
+    whether a make-up is owed (always, when the teacher did not come)."""
     current = Status(session.status)
     try:
         rule = lifecycle.check_transition(
@@ -318,20 +238,24 @@ async def transition(
         session.cancellation_reason = reason
         session.cancelled_at = rt.clock.now()
         session.cancelled_by_user_id = actor.user_id
+        session.makeup_owed = makeup_owed or reason == lifecycle.TEACHER_ABSENT
     elif current is Status.CANCELLED:
         session.cancellation_reason = None
         session.cancelled_at = None
         session.cancelled_by_user_id = None
+        session.makeup_owed = False
+        session.late_cancellation = False
     if (current in _BOOKED) != (target in _BOOKED):
         await SessionRepository(rt.session, session.academy_id).set_participation(
             session.id, active=target in _BOOKED
         )
-    await _record(rt, actor, session, current, rule.action, reason)
+    await record_change(rt, actor, session, current, rule.action, reason)
 
 
-def _by(viewer: Viewer, view: SessionView) -> By:
+def _by(viewer: Viewer, view: SessionView, *, students_too: bool = False) -> By:
+    """Who the viewer acts as; a student (or parent) only where `students_too` (cancelling)."""
     by = lifecycle.acting_as(view.facts, viewer)
-    if by is None:
+    if by is None or (by is By.STUDENT and not students_too):
         raise Forbidden(
             "only the session's teacher or the academy's staff may do this", code="not_allowed"
         )
@@ -339,17 +263,40 @@ def _by(viewer: Viewer, view: SessionView) -> By:
 
 
 async def cancel_session(
-    rt: Runtime, ctx: AcademyContext, session_id: int, reason: str
+    rt: Runtime, ctx: AcademyContext, session_id: int, data: CancelRequest
 ) -> SessionView:
+    """Cancels with the academy's notice rules: a teacher's or student's short-notice cancellation
+    is flagged late; a make-up is owed when the teacher cancels, when a student cancels in time,
+    and when staff say so (by default they do). A cancelled make-up owes nothing itself: what it
+    replaced is still owed."""
     view = await get_session(rt, ctx, session_id)
     viewer = await viewer_of(rt, ctx)
-    by = _by(viewer, view)
+    by = _by(viewer, view, students_too=True)
     session = view.session
-    await transition(rt, session, Status.CANCELLED, by, ctx.actor, reason=reason)
-    notice = timedelta(hours=_settings(ctx).cancel_notice_hours)
-    session.late_cancellation = (
-        session.starts_at is not None and session.starts_at - rt.clock.now() < notice
+    settings = _settings(ctx)
+    now = rt.clock.now()
+    if data.makeup_owed is not None and by is not By.STAFF:
+        raise Forbidden("only staff decide whether a make-up is owed", code="role_required")
+    if by is By.STUDENT and session.starts_at is not None and now >= session.starts_at:
+        raise Conflict(
+            "this session has started; students cancel only before it starts",
+            code="action_not_allowed",
+        )
+    notice_hours = {
+        By.TEACHER: settings.teacher_cancel_notice_hours,
+        By.STUDENT: settings.student_cancel_notice_hours,
+    }.get(by)
+    late = (
+        notice_hours is not None
+        and session.starts_at is not None
+        and session.starts_at - now < timedelta(hours=notice_hours)
     )
+    owed = {By.TEACHER: True, By.STUDENT: not late}.get(by, data.makeup_owed is not False)
+    owed = owed and session.starts_at is not None and session.makeup_of_id is None
+    await transition(
+        rt, session, Status.CANCELLED, by, ctx.actor, reason=data.reason, makeup_owed=owed
+    )
+    session.late_cancellation = late
     await audit(
         rt,
         ctx.actor,
@@ -357,7 +304,7 @@ async def cancel_session(
         academy_id=ctx.academy.id,
         entity_type="class_session",
         entity_id=session.id,
-        after={"reason": reason, "late": session.late_cancellation},
+        after={"reason": data.reason, "late": late, "by": by, "makeup_owed": owed},
     )
     return await _view(rt, ctx, session)
 
@@ -421,9 +368,18 @@ async def list_sessions(
         if ctx.user_id is None:  # an API key without a staff role speaks for nobody
             return [], 0
         where = replace(where, visible_to=frozenset({ctx.user_id}) | viewer.children)
-    sessions = SessionRepository(rt.session, ctx.academy.id)
-    rows, total = await sessions.page(where, offset=offset, limit=limit)
-    participants = await sessions.participants_of([s.id for s in rows])
+    rows, total = await SessionRepository(rt.session, ctx.academy.id).page(
+        where, offset=offset, limit=limit
+    )
+    return await _views(rt, ctx, rows), total
+
+
+async def _views(
+    rt: Runtime, ctx: AcademyContext, rows: Sequence[ClassSession]
+) -> list[SessionView]:
+    participants = await SessionRepository(rt.session, ctx.academy.id).participants_of(
+        [s.id for s in rows]
+    )
     groups = GroupRepository(rt.session, ctx.academy.id)
     zones: dict[int, str | None] = {}
     for group_id in {s.group_id for s in rows if s.group_id is not None}:
@@ -435,7 +391,70 @@ async def list_sessions(
         group_zone = zones.get(session.group_id) if session.group_id else None
         zone = session.time_zone or group_zone or ctx.academy.time_zone
         views.append(SessionView(session, people, _facts(session, people), zone))
-    return views, total
+    return views
+
+
+# --- make-ups --------------------------------------------------------------------------------
+
+
+async def create_makeup(
+    rt: Runtime, ctx: AcademyContext, session_id: int, data: MakeupRequest
+) -> SessionView:
+    """Plans the make-up of a cancelled session that is owed one: same teacher and students,
+    linked to what it replaces, booked like any session. One live make-up per session."""
+    view = await get_session(rt, ctx, session_id)
+    _by(await viewer_of(rt, ctx), view)
+    original = view.session
+    if original.status != Status.CANCELLED or not original.makeup_owed:
+        raise Conflict(
+            f"no make-up is owed for this {original.status} session",
+            code="makeup_not_owed",
+        )
+    sessions = SessionRepository(rt.session, ctx.academy.id)
+    planned = (await sessions.live_makeups_of([original.id])).get(original.id)
+    if planned is not None:
+        raise Conflict(
+            f"make-up {planned.code} is already planned for this session; move that one instead",
+            code="makeup_exists",
+            details={"session_id": planned.id, "session_code": planned.code},
+        )
+    starts_at = _start_of(data, view.time_zone, rt.clock.now())
+    if starts_at is None:
+        raise InvalidInput.field("starts_at", "give the make-up's starts_at or local_start")
+    plan = SessionPlan(
+        kind=original.kind,
+        title=data.title or original.title,
+        teacher_id=original.teacher_user_id,
+        student_ids=tuple(p.user_id for p in view.participants if p.role == "student"),
+        student_user_id=original.student_user_id,
+        group_id=original.group_id,
+        starts_at=starts_at,
+        duration_minutes=data.duration_minutes or original.duration_minutes,
+        time_zone=original.time_zone,
+        description=original.description,
+        notes=data.notes,
+        makeup_of_id=original.id,
+    )
+    try:
+        session = await book_session(rt, ctx, plan)
+    except MakeupTaken:
+        raise Conflict(
+            "a make-up for this session was planned a moment ago", code="makeup_exists"
+        ) from None
+    return await _view(rt, ctx, session)
+
+
+async def owed_makeups(
+    rt: Runtime, ctx: AcademyContext, where: SessionFilter, *, offset: int, limit: int
+) -> tuple[list[tuple[SessionView, ClassSession | None]], int]:
+    """Cancelled sessions still owed a make-up (until one is held), each with its planned one."""
+    views, total = await list_sessions(
+        rt, ctx, replace(where, owed_makeup=True), offset=offset, limit=limit
+    )
+    planned = await SessionRepository(rt.session, ctx.academy.id).live_makeups_of(
+        [v.session.id for v in views]
+    )
+    return [(view, planned.get(view.session.id)) for view in views], total
 
 
 async def history(rt: Runtime, ctx: AcademyContext, session_id: int) -> list[SessionStatusChange]:
@@ -486,9 +505,9 @@ async def reschedule_session(
     session = view.session
     duration = data.duration_minutes or session.duration_minutes
     ends_at = starts_at + timedelta(minutes=duration)
-    busy_until = ends_at + timedelta(minutes=settings.session_break_minutes)
+    until = busy_until(ctx, starts_at, duration)
     people = {p.user_id: p.role for p in view.participants}
-    await _check_conflicts(rt, ctx, people, starts_at, busy_until, except_session_id=session.id)
+    await check_conflicts(rt, ctx, people, starts_at, until, except_session_id=session.id)
     sessions = SessionRepository(rt.session, ctx.academy.id)
     await sessions.add_reschedule(
         SessionReschedule(
@@ -506,12 +525,9 @@ async def reschedule_session(
     session.starts_at, session.ends_at, session.duration_minutes = starts_at, ends_at, duration
     session.scheduled_by_user_id = ctx.user_id
     try:
-        await sessions.move_participants(session.id, starts_at, busy_until)
+        await sessions.move_participants(session.id, starts_at, until)
     except DoubleBooked:
-        raise Conflict(
-            "double booking: someone was booked at this time a moment ago; choose another time",
-            code="schedule_conflict",
-        ) from None
+        raise Conflict(RACE_LOST, code="schedule_conflict") from None
     status = Status(session.status)
     room_opens = starts_at - timedelta(minutes=settings.meeting_prepare_minutes)
     if status is Status.UNSCHEDULED:

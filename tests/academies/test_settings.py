@@ -27,7 +27,12 @@ DESIGN_DEFAULTS = {
     "teacher_present_percent": 90,
     "teacher_partial_percent": 50,
     "teacher_reschedule_deadline_hours": 24,
-    "cancel_notice_hours": 24,
+    "teacher_cancel_notice_hours": 24,
+    "student_cancel_notice_hours": 24,
+    "schedule_horizon_days": 56,
+    "blocked_weekdays": (),
+    "booking_expiry_hours": 48,
+    "booking_min_notice_hours": 2,
     "session_break_minutes": 0,
     "code_prefix_individual": "IN",
     "code_prefix_group": "GR",
@@ -40,7 +45,12 @@ PREFIX_FIELDS = [
     "code_prefix_trial",
     "code_prefix_assessment",
 ]
-HOUR_FIELDS = ["teacher_reschedule_deadline_hours", "cancel_notice_hours"]
+HOUR_FIELDS = [
+    "teacher_reschedule_deadline_hours",
+    "teacher_cancel_notice_hours",
+    "student_cancel_notice_hours",
+    "booking_min_notice_hours",
+]
 
 MINUTE_FIELDS = [
     "meeting_prepare_minutes",
@@ -81,6 +91,9 @@ def test_every_setting_is_covered_by_the_tables() -> None:
         *HOUR_FIELDS,
         *PREFIX_FIELDS,
         "reconnect_merge_seconds",
+        "schedule_horizon_days",
+        "blocked_weekdays",
+        "booking_expiry_hours",
     }
 
 
@@ -109,11 +122,30 @@ ACCEPTED: list[tuple[str, int]] = [
     *((name, value) for name in HOUR_FIELDS for value in (0, 24 * 30)),
     ("session_break_minutes", 0),
     ("session_break_minutes", DAY),
+    ("schedule_horizon_days", 7),
+    ("schedule_horizon_days", 366),
+    ("booking_expiry_hours", 1),
+    ("booking_expiry_hours", 24 * 30),
     ("present_percent", 100),
     ("teacher_present_percent", 100),
     ("partial_percent", 0),
     ("teacher_partial_percent", 0),
 ]
+
+
+def test_blocked_weekdays() -> None:
+    assert effective_settings({"blocked_weekdays": [4]}).blocked_weekdays == (4,)
+    assert effective_settings({"blocked_weekdays": [4, 5]}).blocked_weekdays == (4, 5)
+    for bad, message in (
+        ([7], "less than or equal to 6"),
+        ([-1], "greater than or equal to 0"),
+        ([4, 4], "lists a weekday twice"),
+        ([0, 1, 2, 3, 4, 5, 6], "cannot block every day"),
+        ("friday", "valid tuple"),
+    ):
+        with pytest.raises(ValidationError) as error:
+            effective_settings({"blocked_weekdays": bad})
+        assert message in str(error.value), bad
 
 
 @pytest.mark.parametrize(("name", "value"), ACCEPTED)
@@ -139,6 +171,10 @@ REFUSED: list[tuple[str, object, str]] = [
         for name in PREFIX_FIELDS
         for bad in ("", "ab", "TOOLONG", "Q1")
     ),
+    ("schedule_horizon_days", 6, "greater than or equal to 7"),
+    ("schedule_horizon_days", 367, "less than or equal to 366"),
+    ("booking_expiry_hours", 0, "greater than or equal to 1"),
+    ("booking_expiry_hours", 24 * 30 + 1, f"less than or equal to {24 * 30}"),
     ("partial_percent", 12.5, "fractional part"),
     ("overtime_cap_minutes", "an hour", "valid integer"),
     ("present_percent", None, "valid integer"),

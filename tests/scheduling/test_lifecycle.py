@@ -27,28 +27,29 @@ from halaqa.scheduling.lifecycle import (
 )
 
 S = Status
-SYS, TEA, STA = By.SYSTEM, By.TEACHER, By.STAFF
+SYS, TEA, STA, STU = By.SYSTEM, By.TEACHER, By.STAFF, By.STUDENT
+RUNNERS = (SYS, TEA, STA)  # a student (or parent) may only cancel their own session
 
 # Written out by hand from DESIGN.md and the scheduling issue, not derived from the module:
 # every (from, to, by) that is allowed. Everything else must be refused.
 ALLOWED: set[tuple[Status, Status, By]] = {
-    *((S.UNSCHEDULED, S.SCHEDULED, by) for by in By),
+    *((S.UNSCHEDULED, S.SCHEDULED, by) for by in RUNNERS),
     *((S.UNSCHEDULED, S.CANCELLED, by) for by in By),
     (S.SCHEDULED, S.READY, SYS),
-    *((S.SCHEDULED, S.ONGOING, by) for by in By),
+    *((S.SCHEDULED, S.ONGOING, by) for by in RUNNERS),
     *((S.SCHEDULED, S.CANCELLED, by) for by in By),
     (S.SCHEDULED, S.SUSPENDED, SYS),
     (S.SCHEDULED, S.SUSPENDED, STA),
-    *((S.READY, S.SCHEDULED, by) for by in By),
-    *((S.READY, S.ONGOING, by) for by in By),
+    *((S.READY, S.SCHEDULED, by) for by in RUNNERS),
+    *((S.READY, S.ONGOING, by) for by in RUNNERS),
     *((S.READY, S.CANCELLED, by) for by in By),
     (S.READY, S.SUSPENDED, SYS),
     (S.READY, S.SUSPENDED, STA),
-    *((S.ONGOING, S.COMPLETED, by) for by in By),
-    *((S.ONGOING, S.ABSENT, by) for by in By),
+    *((S.ONGOING, S.COMPLETED, by) for by in RUNNERS),
+    *((S.ONGOING, S.ABSENT, by) for by in RUNNERS),
     (S.ONGOING, S.CANCELLED, SYS),
     (S.ONGOING, S.CANCELLED, STA),
-    *((S.COMPLETED, S.ABSENT, by) for by in By),
+    *((S.COMPLETED, S.ABSENT, by) for by in RUNNERS),
     (S.COMPLETED, S.CANCELLED, SYS),
     (S.COMPLETED, S.CANCELLED, STA),
     (S.COMPLETED, S.ONGOING, STA),
@@ -58,7 +59,7 @@ ALLOWED: set[tuple[Status, Status, By]] = {
     (S.ABSENT, S.CANCELLED, STA),
     (S.SUSPENDED, S.SCHEDULED, SYS),
     (S.SUSPENDED, S.SCHEDULED, STA),
-    *((S.SUSPENDED, S.CANCELLED, by) for by in By),
+    *((S.SUSPENDED, S.CANCELLED, by) for by in RUNNERS),
 }
 # Allowed only when the session was cancelled because the teacher did not come.
 ALLOWED_AFTER_TEACHER_ABSENCE = {(S.CANCELLED, S.COMPLETED, SYS), (S.CANCELLED, S.ABSENT, SYS)}
@@ -234,9 +235,14 @@ def test_unscheduled_session_cannot_be_joined() -> None:
         ("teacher", S.READY, START - 10 * MIN, ["join", "start", "cancel"]),
         ("teacher", S.ONGOING, START + 10 * MIN, ["join", "complete", "mark_absent"]),
         ("admin", S.ONGOING, START + 10 * MIN, ["join", "complete", "mark_absent", "cancel"]),
-        ("student", S.READY, START - 2 * MIN, ["join"]),
-        ("student", S.SCHEDULED, START - timedelta(days=2), []),
+        # The student of an individual session (or their parent) may cancel it until it starts.
+        ("student", S.READY, START - 2 * MIN, ["join", "cancel"]),
+        ("student", S.SCHEDULED, START - timedelta(days=2), ["cancel"]),
+        ("parent", S.SCHEDULED, START - timedelta(days=2), ["cancel"]),
+        ("student", S.READY, START, ["join"]),
+        ("student", S.SCHEDULED, START + MIN, ["join"]),
         ("parent", S.ONGOING, START, []),
+        ("other_student", S.SCHEDULED, START - timedelta(days=2), []),
         ("teacher", S.COMPLETED, START + 90 * MIN, ["mark_absent"]),
         ("admin", S.COMPLETED, START + 90 * MIN, ["mark_absent"]),
         ("teacher", S.CANCELLED, START, []),
@@ -244,6 +250,13 @@ def test_unscheduled_session_cannot_be_joined() -> None:
 )
 def test_actions(viewer: str, status: Status, now: datetime, actions: list[str]) -> None:
     assert abilities(facts(status), VIEWERS[viewer], SETTINGS, now).actions == actions
+
+
+def test_students_of_a_group_session_cannot_cancel_it() -> None:
+    group = facts(S.SCHEDULED, student_ids=frozenset({STUDENT, OTHER_STUDENT}))
+    early = START - timedelta(days=2)
+    assert abilities(group, VIEWERS["student"], SETTINGS, early).actions == []
+    assert abilities(group, VIEWERS["parent"], SETTINGS, early).actions == []
 
 
 def test_nobody_marks_a_group_session_absent() -> None:
@@ -265,4 +278,4 @@ def test_status_display_combines_look_and_actions() -> None:
         "Ready to join",
         "جاهزة للدخول",
     )
-    assert display.actions == ["join"]
+    assert display.actions == ["join", "cancel"]
