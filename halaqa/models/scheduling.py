@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,7 +81,7 @@ class ClassSession(Timestamped, Base):
         ),
         # A session is made up at most once at a time (a cancelled make-up frees the place).
         Index(
-            "ux_class_sessions_one_makeup",
+            "ix_class_sessions_one_live_makeup",
             "makeup_of_id",
             unique=True,
             sqlite_where=_LIVE_MAKEUP,
@@ -110,7 +111,7 @@ class ClassSession(Timestamped, Base):
     homework: Mapped[str | None] = mapped_column(Text)
     makeup_of_id: Mapped[int | None] = mapped_column()
     # Set when the session is cancelled in a way that entitles its people to a make-up.
-    makeup_owed: Mapped[bool] = mapped_column(default=False)
+    makeup_owed: Mapped[bool] = mapped_column(default=False, server_default=false())
     schedule_id: Mapped[int | None] = mapped_column()
     occurrence_index: Mapped[int | None] = mapped_column()  # its place in the schedule's series
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
@@ -252,8 +253,8 @@ class Schedule(Timestamped, Base):
         ForeignKeyConstraint(
             ["academy_id", "follows_schedule_id"], ["schedules.academy_id", "schedules.id"]
         ),
-        # The worker's due-scan: active schedules whose materialised part is shortest first.
-        Index("ix_schedules_status_through", "status", "materialised_through"),
+        # The worker's due-scan: active schedules whose horizon needs extending.
+        Index("ix_schedules_status_due", "status", "materialise_due_on"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -274,6 +275,8 @@ class Schedule(Timestamped, Base):
     monthly_target: Mapped[int | None] = mapped_column()
     # The last local date expanded into sessions; None before the first materialisation.
     materialised_through: Mapped[date | None] = mapped_column()
+    # The UTC date from which the worker extends it again (None once the series has ended).
+    materialise_due_on: Mapped[date | None] = mapped_column()
     # Occurrences the worker could not book (someone was busy), for staff to resolve.
     problems: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     # The schedule this one continues after a "this and following" edit.

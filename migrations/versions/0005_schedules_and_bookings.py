@@ -126,6 +126,7 @@ def upgrade() -> None:
             "monthly_target", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("materialised_through", sa.Date(), nullable=True),
+        sa.Column("materialise_due_on", sa.Date(), nullable=True),
         sa.Column(
             "problems",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -198,7 +199,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("schedules", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_schedules_status_through", ["status", "materialised_through"], unique=False
+            "ix_schedules_status_due", ["status", "materialise_due_on"], unique=False
         )
 
     op.create_table(
@@ -304,12 +305,16 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.create_check_constraint(
+            op.f("ck_class_sessions_occurrence_of_schedule"),
+            "(schedule_id IS NULL) = (occurrence_index IS NULL)",
+        )
         batch_op.create_unique_constraint(
             batch_op.f("uq_class_sessions_schedule_id_occurrence_index"),
             ["schedule_id", "occurrence_index"],
         )
         batch_op.create_index(
-            "ux_class_sessions_one_makeup",
+            "ix_class_sessions_one_live_makeup",
             ["makeup_of_id"],
             unique=True,
             sqlite_where=sa.text("makeup_of_id IS NOT NULL AND status <> 'cancelled'"),
@@ -329,13 +334,14 @@ def downgrade() -> None:
             batch_op.f("fk_class_sessions_academy_id_schedule_id_schedules"), type_="foreignkey"
         )
         batch_op.drop_index(
-            "ux_class_sessions_one_makeup",
+            "ix_class_sessions_one_live_makeup",
             sqlite_where=sa.text("makeup_of_id IS NOT NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("makeup_of_id IS NOT NULL AND status <> 'cancelled'"),
         )
         batch_op.drop_constraint(
             batch_op.f("uq_class_sessions_schedule_id_occurrence_index"), type_="unique"
         )
+        batch_op.drop_constraint(op.f("ck_class_sessions_occurrence_of_schedule"), type_="check")
         batch_op.drop_column("occurrence_index")
         batch_op.drop_column("schedule_id")
         batch_op.drop_column("makeup_owed")
@@ -347,7 +353,7 @@ def downgrade() -> None:
 
     op.drop_table("bookings")
     with op.batch_alter_table("schedules", schema=None) as batch_op:
-        batch_op.drop_index("ix_schedules_status_through")
+        batch_op.drop_index("ix_schedules_status_due")
 
     op.drop_table("schedules")
     with op.batch_alter_table("teacher_availability", schema=None) as batch_op:
