@@ -62,6 +62,9 @@ class AcademyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def get(self, academy_id: int) -> Academy | None:
+        return await self.session.get(Academy, academy_id)
+
     async def by_slug(self, slug: str) -> Academy | None:
         result = await self.session.scalars(select(Academy).where(Academy.slug == slug))
         return result.one_or_none()

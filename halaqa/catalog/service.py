@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from halaqa.academies.auth import AcademyContext, Actor
+from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.roles import STAFF, Role
 from halaqa.academies.service import audit, require_member_with_role
 from halaqa.catalog.lifecycle import (
@@ -25,6 +26,11 @@ from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from halaqa.kit.deps import Runtime
 from halaqa.kit.pagination import PageParams
 from halaqa.models import Enrollment, Group
+from halaqa.scheduling.roster import (
+    RosterChange,
+    join_upcoming_sessions,
+    leave_upcoming_sessions,
+)
 
 
 def viewer_of(ctx: AcademyContext) -> Viewer:
@@ -255,8 +261,9 @@ async def enrol(
             status=EnrollmentStatus.PENDING.value,
         )
     )
+    roster = None
     if target is EnrollmentStatus.ENROLLED:
-        await _apply_enrollment_status(rt, group, enrollment, target)
+        roster = await _apply_enrollment_status(rt, group, enrollment, target)
     await audit(
         rt,
         ctx.actor,
@@ -264,7 +271,7 @@ async def enrol(
         academy_id=ctx.academy.id,
         entity_type="enrollment",
         entity_id=enrollment.id,
-        after=enrollment_snapshot(enrollment),
+        after=_with_roster(enrollment_snapshot(enrollment), roster),
     )
     return enrollment
 
@@ -303,7 +310,7 @@ async def _move_enrollment(
     rt: Runtime, actor: Actor, group: Group, enrollment: Enrollment, target: EnrollmentStatus
 ) -> None:
     before = enrollment_snapshot(enrollment)
-    await _apply_enrollment_status(rt, group, enrollment, target)
+    roster = await _apply_enrollment_status(rt, group, enrollment, target)
     await audit(
         rt,
         actor,
@@ -312,18 +319,24 @@ async def _move_enrollment(
         entity_type="enrollment",
         entity_id=enrollment.id,
         before=before,
-        after=enrollment_snapshot(enrollment),
+        after=_with_roster(enrollment_snapshot(enrollment), roster),
     )
+
+
+def _with_roster(snapshot: dict[str, Any], roster: RosterChange | None) -> dict[str, Any]:
+    return snapshot if roster is None else {**snapshot, "sessions": roster.summary()}
 
 
 async def _apply_enrollment_status(
     rt: Runtime, group: Group, enrollment: Enrollment, target: EnrollmentStatus
-) -> None:
+) -> RosterChange | None:
     """The one place an enrollment's status changes: checked against the lifecycle, and a place
     is taken only while the group is open and has one free. The caller holds the group's row
-    lock, so the seat count cannot change between the check and the commit."""
+    lock, so the seat count cannot change between the check and the commit. The student joins
+    (or leaves) the group's sessions that have not begun."""
+    current = EnrollmentStatus(enrollment.status)
     try:
-        check_enrollment_transition(EnrollmentStatus(enrollment.status), target)
+        check_enrollment_transition(current, target)
     except InvalidTransition as error:
         raise _transition_refused(error) from None
     now = rt.clock.now()
@@ -341,3 +354,10 @@ async def _apply_enrollment_status(
         enrollment.ended_at = now
     enrollment.status = target.value
     await rt.session.flush()
+    academy = await AcademyRepository(rt.session).get(group.academy_id)
+    assert academy is not None
+    if target is EnrollmentStatus.ENROLLED:
+        return await join_upcoming_sessions(rt, academy, group, enrollment.student_user_id)
+    if current is EnrollmentStatus.ENROLLED:
+        return await leave_upcoming_sessions(rt, academy, group, enrollment.student_user_id)
+    return None

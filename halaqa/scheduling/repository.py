@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -122,7 +122,7 @@ class SessionRepository:
         try:
             await self.session.flush()
         except IntegrityError as error:
-            if "ux_class_sessions_one_makeup" in str(error.orig) or (
+            if "ix_class_sessions_one_live_makeup" in str(error.orig) or (
                 "class_sessions.makeup_of_id" in str(error.orig)
             ):
                 raise MakeupTaken from None
@@ -261,6 +261,34 @@ class SessionRepository:
             query = query.where(SessionParticipant.session_id != except_session_id)
         result = await self.session.execute(query)
         return [(participant, class_session) for participant, class_session in result]
+
+    async def upcoming_of_group(self, group_id: int, after: datetime) -> Sequence[ClassSession]:
+        """The group's sessions that have not begun: its roster may still change for them."""
+        result = await self.session.scalars(
+            self._scoped()
+            .where(
+                ClassSession.group_id == group_id,
+                or_(
+                    and_(
+                        ClassSession.status.in_(("scheduled", "ready")),
+                        ClassSession.starts_at > after,
+                    ),
+                    ClassSession.status == "unscheduled",
+                ),
+            )
+            .order_by(ClassSession.starts_at, ClassSession.id)
+        )
+        return result.all()
+
+    async def remove_participant(self, session_ids: Sequence[int], user_id: int) -> None:
+        if session_ids:
+            await self.session.execute(
+                delete(SessionParticipant).where(
+                    SessionParticipant.academy_id == self.academy_id,
+                    SessionParticipant.session_id.in_(session_ids),
+                    SessionParticipant.user_id == user_id,
+                )
+            )
 
     # --- history -----------------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ async def test_staff_enrol_a_student(api: Api) -> None:
         "group_id": group["id"],
         "student_user_id": student.id,
         "status": "enrolled",
+        # The group has no sessions yet for the student to join.
+        "sessions": {"session_ids": [], "clashes": []},
     }
     assert entry["actor_user_id"] == s.supervisor.id
 
