@@ -26,6 +26,7 @@ from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
+from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
 from halaqa.worker.runner import Worker
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         groups_router,
         sessions_router,
         makeups_router,
+        schedules_router,
     ):
         app.include_router(router)
     return app

@@ -11,19 +11,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.models import (
     Academy,
+    AcademyHoliday,
     ApiKey,
     AuditEntry,
     AuthToken,
+    Booking,
+    ClassSession,
     Enrollment,
     Group,
     Guardianship,
     LoginAttempt,
     Membership,
     MembershipRole,
+    Schedule,
+    TeacherAvailability,
     User,
 )
 
-_Tenanted = TypeVar("_Tenanted", Membership, Guardianship, ApiKey, AuditEntry, Group, Enrollment)
+_Tenanted = TypeVar(
+    "_Tenanted",
+    Membership,
+    Guardianship,
+    ApiKey,
+    AuditEntry,
+    Group,
+    Enrollment,
+    ClassSession,
+    Schedule,
+    AcademyHoliday,
+    TeacherAvailability,
+    Booking,
+)
 
 
 class UserRepository:

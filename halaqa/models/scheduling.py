@@ -75,9 +75,9 @@ class ClassSession(Timestamped, Base):
             ["academy_id", "schedule_id"], ["schedules.academy_id", "schedules.id"]
         ),
         # An occurrence of a schedule is materialised once, however often the worker looks.
-        UniqueConstraint("schedule_id", "occurrence_index"),
+        UniqueConstraint("schedule_id", "occurrence_key"),
         CheckConstraint(
-            "(schedule_id IS NULL) = (occurrence_index IS NULL)", name="occurrence_of_schedule"
+            "(schedule_id IS NULL) = (occurrence_key IS NULL)", name="occurrence_of_schedule"
         ),
         # A session is made up at most once at a time (a cancelled make-up frees the place).
         Index(
@@ -113,7 +113,9 @@ class ClassSession(Timestamped, Base):
     # Set when the session is cancelled in a way that entitles its people to a make-up.
     makeup_owed: Mapped[bool] = mapped_column(default=False, server_default=false())
     schedule_id: Mapped[int | None] = mapped_column()
-    occurrence_index: Mapped[int | None] = mapped_column()  # its place in the schedule's series
+    # Which occurrence of its schedule this is: the local date and start as minutes since the
+    # series' first day, so it stays the same whatever holidays or moves come later.
+    occurrence_key: Mapped[int | None] = mapped_column()
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_at: Mapped[datetime | None] = mapped_column()
     cancelled_by_user_id: Mapped[int | None] = mapped_column()

@@ -40,7 +40,7 @@ class SessionPlan:
     homework: str | None = None
     makeup_of_id: int | None = None
     schedule_id: int | None = None
-    occurrence_index: int | None = None
+    occurrence_key: int | None = None
 
     @property
     def people(self) -> dict[int, str]:
@@ -141,7 +141,7 @@ async def book_session(
             homework=plan.homework,
             makeup_of_id=plan.makeup_of_id,
             schedule_id=plan.schedule_id,
-            occurrence_index=plan.occurrence_index,
+            occurrence_key=plan.occurrence_key,
             created_by_user_id=ctx.user_id,
             updated_by_user_id=ctx.user_id,
             scheduled_by_user_id=ctx.user_id if plan.starts_at else None,

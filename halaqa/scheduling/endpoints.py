@@ -78,7 +78,7 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         makeup_of_id=session.makeup_of_id,
         makeup_owed=session.makeup_owed,
         schedule_id=session.schedule_id,
-        occurrence_index=session.occurrence_index,
+        occurrence_key=session.occurrence_key,
         cancellation_reason=session.cancellation_reason,
         cancelled_at=session.cancelled_at,
         late_cancellation=session.late_cancellation,

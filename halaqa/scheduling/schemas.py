@@ -122,7 +122,7 @@ class SessionOut(BaseModel):
     makeup_of_id: int | None
     makeup_owed: bool = Field(description="Cancelled in a way that owes its people a make-up")
     schedule_id: int | None
-    occurrence_index: int | None
+    occurrence_key: int | None
     cancellation_reason: str | None
     cancelled_at: dt.datetime | None
     late_cancellation: bool

@@ -11,6 +11,7 @@ from halaqa.academies.service import purge_expired_auth
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
+from halaqa.schedules.service import materialise_schedules
 
 log = logging.getLogger("halaqa.worker")
 
@@ -18,6 +19,7 @@ Step = Callable[[Runtime], Awaitable[int]]
 
 STEPS: dict[str, Step] = {
     "purge_expired_auth": purge_expired_auth,
+    "materialise_schedules": materialise_schedules,
 }
 
 

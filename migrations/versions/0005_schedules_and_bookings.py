@@ -300,18 +300,18 @@ def upgrade() -> None:
         )
         batch_op.add_column(
             sa.Column(
-                "occurrence_index",
+                "occurrence_key",
                 sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                 nullable=True,
             )
         )
         batch_op.create_check_constraint(
             op.f("ck_class_sessions_occurrence_of_schedule"),
-            "(schedule_id IS NULL) = (occurrence_index IS NULL)",
+            "(schedule_id IS NULL) = (occurrence_key IS NULL)",
         )
         batch_op.create_unique_constraint(
-            batch_op.f("uq_class_sessions_schedule_id_occurrence_index"),
-            ["schedule_id", "occurrence_index"],
+            batch_op.f("uq_class_sessions_schedule_id_occurrence_key"),
+            ["schedule_id", "occurrence_key"],
         )
         batch_op.create_index(
             "ix_class_sessions_one_live_makeup",
@@ -339,10 +339,10 @@ def downgrade() -> None:
             postgresql_where=sa.text("makeup_of_id IS NOT NULL AND status <> 'cancelled'"),
         )
         batch_op.drop_constraint(
-            batch_op.f("uq_class_sessions_schedule_id_occurrence_index"), type_="unique"
+            batch_op.f("uq_class_sessions_schedule_id_occurrence_key"), type_="unique"
         )
         batch_op.drop_constraint(op.f("ck_class_sessions_occurrence_of_schedule"), type_="check")
-        batch_op.drop_column("occurrence_index")
+        batch_op.drop_column("occurrence_key")
         batch_op.drop_column("schedule_id")
         batch_op.drop_column("makeup_owed")
 

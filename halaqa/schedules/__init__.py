@@ -1,0 +1,1 @@
+"""Weekly recurring schedules materialised into sessions, and the academy's holidays."""
