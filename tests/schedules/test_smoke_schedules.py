@@ -34,7 +34,8 @@ async def test_weekly_schedule_books_up_to_the_horizon(api: Api, clock: FrozenCl
     )["items"]
     # 17:00 in New York is 22:00 UTC before DST (8 March) and 21:00 after.
     hours = [item["starts_at"][11:16] for item in sessions]
-    assert hours[:2] == ["22:00", "22:00"] and hours[2:4] == ["21:00", "21:00"]
+    assert hours[:2] == ["22:00", "22:00"]
+    assert hours[2:4] == ["21:00", "21:00"]
     again = await api.client.post(SCHEDULES, json=body, headers=s.admin.headers)
     error = assert_error(again, 409, "schedule_conflict")
     assert len(error["details"]) == 16
