@@ -53,6 +53,8 @@ class Side:
     group_id: int  # a circle people["teacher"] teaches
     enrollment_id: int  # people["student"] enrolled in it
     session_id: int  # scheduled: people["teacher"] teaches people["student"], a day ahead
+    schedule_id: int  # weekly: people["teacher"] teaches people["student"], from FAR_DATE on
+    holiday_id: int
     next_slot: datetime  # where the next session made for a call may start (see `slot`)
     user_ids: set[int] = field(default_factory=set)
     key_prefixes: set[str] = field(default_factory=set)
@@ -73,6 +75,8 @@ class Side:
             "group_id": self.group_id,
             "enrollment_id": self.enrollment_id,
             "session_id": self.session_id,
+            "schedule_id": self.schedule_id,
+            "holiday_id": self.holiday_id,
         }
 
     def ids(self) -> Values:
@@ -120,6 +124,8 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
     enrollment_id = await new_enrollment(api, slug, owner, group_id, people["student"].id)
     starts_at = clock_of(api).now() + timedelta(days=1)
     session_id = await new_session(api, slug, owner, people, marker, starts_at)
+    schedule_id = await new_schedule(api, slug, owner, people, marker)
+    holiday_id = await new_holiday(api, slug, owner, marker)
     return Side(
         slug=slug,
         marker=marker,
@@ -132,6 +138,8 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
         group_id=group_id,
         enrollment_id=enrollment_id,
         session_id=session_id,
+        schedule_id=schedule_id,
+        holiday_id=holiday_id,
         next_slot=starts_at + SLOT,
         user_ids={owner.id, spare.id, *(p.id for p in people.values())},
         key_prefixes=prefixes,
@@ -197,6 +205,47 @@ async def new_session(
     assert response.status_code == 201, response.text
     session_id: int = response.json()["id"]
     return session_id
+
+
+# Schedules start far beyond the booking horizon, so they book nothing and never clash.
+FAR_DATE = "2031-01-06"
+
+
+def schedule_body(v: Values) -> dict[str, Any]:
+    return {
+        "kind": "individual",
+        "title": f"Weekly {next(_unique)}",
+        "teacher_user_id": v["teacher_user_id"],
+        "student_user_id": v["enrollee_user_id"],
+        "slots": [{"weekday": 0, "start": "17:00"}],
+        "duration_minutes": LESSON_MINUTES,
+        "starts_on": FAR_DATE,
+    }
+
+
+async def new_schedule(
+    api: Api, slug: str, admin: Person, people: dict[str, Person], marker: str
+) -> int:
+    values = {"teacher_user_id": people["teacher"].id, "enrollee_user_id": people["student"].id}
+    response = await api.client.post(
+        f"/api/v1/academies/{slug}/schedules",
+        json={**schedule_body(values), "title": f"{marker} weekly"},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    schedule_id: int = response.json()["schedule"]["id"]
+    return schedule_id
+
+
+async def new_holiday(api: Api, slug: str, admin: Person, marker: str) -> int:
+    response = await api.client.post(
+        f"/api/v1/academies/{slug}/holidays",
+        json={"name": f"{marker} day {next(_unique)}", "starts_on": "2031-06-01"},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    holiday_id: int = response.json()["holiday"]["id"]
+    return holiday_id
 
 
 @dataclass
@@ -306,6 +355,31 @@ async def fresh_session(api: Api, side: Side) -> Values:
             api, side.slug, side.owner, side.people, side.marker, starts_at
         )
     }
+
+
+async def fresh_owed_makeup(api: Api, side: Side) -> Values:
+    """A session of its own cancelled by staff (a make-up is owed), and a free time for it."""
+    values = await fresh_session(api, side)
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/sessions/{values['session_id']}/cancel",
+        json={"reason": "teacher ill"},
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    return {**values, "new_starts_at": slot(api, side).isoformat()}
+
+
+def makeup_body(v: Values) -> dict[str, Any]:
+    return {"starts_at": v.get("new_starts_at", "2030-01-06T09:00:00+00:00")}
+
+
+async def fresh_schedule(api: Api, side: Side) -> Values:
+    """A schedule of its own, so changing or cancelling it succeeds."""
+    return {"schedule_id": await new_schedule(api, side.slug, side.owner, side.people, "fresh")}
+
+
+async def fresh_holiday(api: Api, side: Side) -> Values:
+    return {"holiday_id": await new_holiday(api, side.slug, side.owner, "fresh")}
 
 
 async def fresh_startable_session(api: Api, side: Side) -> Values:
@@ -558,8 +632,93 @@ ROUTES: list[Route] = [
         MISSING,
         body=lambda _: {"reason": "ill"},
         fresh=fresh_session,
+        # The student of an individual session, and their parent, may cancel it too.
+        people_only=NOT_STAFF,
+    ),
+    Route(
+        "POST",
+        f"{SESSION}/makeup",
+        ALL,
+        201,
+        MISSING,
+        body=makeup_body,
+        fresh=fresh_owed_makeup,
         people_only=NOT_STAFF,
         refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "GET",
+        f"{PREFIX}/makeups",
+        ALL,
+        200,
+        OK_NO_ID,
+        query=lambda v: {"teacher_user_id": v["teacher_user_id"]},
+    ),
+    Route(
+        "GET",
+        f"{PREFIX}/schedules",
+        ALL,
+        200,
+        OK_NO_ID,
+        query=lambda v: {"teacher_user_id": v["teacher_user_id"]},
+    ),
+    # Teachers schedule themselves (a teacher key is nobody); another academy's people are
+    # nobody here.
+    Route(
+        "POST",
+        f"{PREFIX}/schedules",
+        STAFF | TEACHER,
+        201,
+        (422, "validation_error"),
+        body=schedule_body,
+        refusals={("teacher", True): (403, "role_required")},
+    ),
+    Route(
+        "POST",
+        f"{PREFIX}/schedules/preview",
+        STAFF | TEACHER,
+        200,
+        (422, "validation_error"),
+        body=schedule_body,
+        refusals={("teacher", True): (403, "role_required")},
+    ),
+    Route("GET", f"{PREFIX}/schedules/{{schedule_id}}", ALL, 200, MISSING, people_only=NOT_STAFF),
+    Route(
+        "POST",
+        f"{PREFIX}/schedules/{{schedule_id}}/change",
+        STAFF | TEACHER,
+        201,
+        MISSING,
+        body=lambda _: {"from_date": FAR_DATE, "reason": "new term", "duration_minutes": 45},
+        fresh=fresh_schedule,
+        people_only=TEACHER,
+    ),
+    Route(
+        "POST",
+        f"{PREFIX}/schedules/{{schedule_id}}/cancel",
+        STAFF | TEACHER,
+        200,
+        MISSING,
+        body=lambda _: {"reason": "term over"},
+        fresh=fresh_schedule,
+        people_only=TEACHER,
+    ),
+    Route("GET", f"{PREFIX}/holidays", ALL, 200, OK_NO_ID),
+    Route(
+        "POST",
+        f"{PREFIX}/holidays",
+        ADMIN,
+        201,
+        (201, None),
+        body=lambda _: {"name": f"Eid {next(_unique)}", "starts_on": "2031-03-20"},
+    ),
+    Route(
+        "DELETE",
+        f"{PREFIX}/holidays/{{holiday_id}}",
+        ADMIN,
+        204,
+        MISSING,
+        fresh=fresh_holiday,
     ),
     Route(
         "POST",
