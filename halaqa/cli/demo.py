@@ -16,6 +16,8 @@ from halaqa.catalog import service as catalog
 from halaqa.catalog.lifecycle import GroupStatus
 from halaqa.catalog.schemas import EnrollmentCreate, GroupCreate
 from halaqa.kit.deps import Runtime
+from halaqa.schedules import service as schedules
+from halaqa.schedules.schemas import ScheduleCreate, Slot
 from halaqa.scheduling import service as scheduling
 from halaqa.scheduling.schemas import LocalStart, SessionCreate
 
@@ -128,6 +130,38 @@ SESSIONS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoSchedule:
+    title: str
+    teacher: str
+    student: str | None  # None: the group's students
+    group: DemoGroup | None
+    slots: tuple[tuple[int, time], ...]  # (weekday, local start), 0 = Monday
+    minutes: int
+    monthly_target: int | None = None
+
+
+WEEKLY = (
+    DemoSchedule(
+        "Arabic for beginners — weekly class",
+        "teacher.sarah",
+        None,
+        GROUPS[1],
+        ((0, time(18)), (2, time(18))),
+        60,
+    ),
+    DemoSchedule(
+        "حفظ: جزء تبارك — Hifz with Khadija",
+        "teacher.fatima",
+        "student.khadija",
+        None,
+        ((6, time(16)), (1, time(16)), (3, time(16))),
+        30,
+        monthly_target=12,
+    ),
+)
+
+
 def email_of(login: str) -> str:
     return f"{login}@{DOMAIN}"
 
@@ -182,7 +216,8 @@ async def load_demo(rt: Runtime) -> bool:
 
 
 async def _load_classes(rt: Runtime, ctx: AcademyContext, ids: dict[str, int]) -> None:
-    """A circle, a course and a few upcoming sessions, so the demo's schedule is not empty."""
+    """A circle, a course, a few upcoming sessions and two weekly schedules, so the demo's
+    calendar is not empty."""
     group_ids: dict[str, int] = {}
     for group in GROUPS:
         made = await catalog.create_group(
@@ -217,6 +252,22 @@ async def _load_classes(rt: Runtime, ctx: AcademyContext, ids: dict[str, int]) -
                     date=tomorrow + timedelta(days=session.day), time=session.at
                 ),
                 duration_minutes=session.minutes,
+            ),
+        )
+    for weekly in WEEKLY:
+        await schedules.create_schedule(
+            rt,
+            ctx,
+            ScheduleCreate(
+                kind="group" if weekly.group else "individual",
+                title=weekly.title,
+                teacher_user_id=ids[weekly.teacher],
+                student_user_id=ids[weekly.student] if weekly.student else None,
+                group_id=group_ids[weekly.group.name] if weekly.group else None,
+                slots=[Slot(weekday=day, start=at) for day, at in weekly.slots],
+                duration_minutes=weekly.minutes,
+                starts_on=tomorrow,
+                monthly_target=weekly.monthly_target,
             ),
         )
 

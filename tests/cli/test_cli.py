@@ -22,6 +22,7 @@ from halaqa.cli.demo import (
     GROUPS,
     PEOPLE,
     SESSIONS,
+    WEEKLY,
     demo_logins,
 )
 from halaqa.cli.main import app
@@ -304,6 +305,7 @@ def demo_counts(cli: Cli) -> dict[str, int]:
             "enrollments",
             "class_sessions",
             "session_participants",
+            "schedules",
         )
     }
 
@@ -320,11 +322,27 @@ def test_demo_load_is_idempotent_and_prints_the_logins(cli: Cli) -> None:
     assert counts["guardianships"] == sum(len(c) for c in FAMILIES.values())
     assert counts["groups"] == len(GROUPS)
     assert counts["enrollments"] == sum(len(g.students) for g in GROUPS)
-    assert counts["class_sessions"] == len(SESSIONS)
-    # Each session books its teacher and its students (the circle's, for its group sessions).
-    booked = sum(1 + (len(CIRCLE.students) if s.kind == "group" else 1) for s in SESSIONS)
-    assert counts["session_participants"] == booked
-    codes = [code for (code,) in cli.rows("SELECT code FROM class_sessions ORDER BY id")]
+    assert counts["schedules"] == len(WEEKLY)
+    one_off = cli.rows("SELECT count(*) FROM class_sessions WHERE schedule_id IS NULL")
+    assert one_off == [(len(SESSIONS),)]
+    # The weekly schedules are booked for the 8 weeks of the horizon: every slot of the course's;
+    # Khadija's three a week, up to its monthly target of 12 (how many that cuts depends on
+    # where today falls in the month).
+    per_schedule = cli.rows(
+        "SELECT schedule_id, count(*) FROM class_sessions WHERE schedule_id IS NOT NULL "
+        "GROUP BY schedule_id ORDER BY schedule_id"
+    )
+    [(_, course), (_, hifz)] = per_schedule
+    assert course == 2 * 8
+    assert 2 * 12 - 3 <= hifz <= 3 * 8
+    # Each session books its teacher and its students (the group's, for group sessions).
+    booked = cli.rows(
+        "SELECT count(*) FROM session_participants p JOIN class_sessions s ON s.id = p.session_id "
+        "WHERE s.schedule_id IS NULL"
+    )
+    expected = sum(1 + (len(CIRCLE.students) if s.kind == "group" else 1) for s in SESSIONS)
+    assert booked == [(expected,)]
+    codes = [code for (code,) in cli.rows("SELECT code FROM class_sessions ORDER BY id LIMIT 5")]
     assert codes == ["GR-000001", "IN-000001", "IN-000002", "TR-000001", "GR-000002"]
     output = text(first.output)
     for role, email, password in demo_logins():
@@ -380,8 +398,9 @@ def test_worker_once_runs_one_pass(cli: Cli) -> None:
             )
     result = cli("worker", "--once")
     assert result.exit_code == 0, result.output
-    assert text(result.output) == "{'purge_expired_auth': 1}"
+    assert "'purge_expired_auth': 1" in text(result.output)
+    assert "'materialise_schedules': 0" in text(result.output)
     assert cli.rows("SELECT digest FROM auth_tokens") == [("b" * 64,)]
     again = cli("worker", "--once")
     assert again.exit_code == 0, again.output
-    assert text(again.output) == "{'purge_expired_auth': 0}"
+    assert "'purge_expired_auth': 0" in text(again.output)
