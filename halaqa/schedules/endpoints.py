@@ -114,7 +114,7 @@ async def create_schedule(
 
 
 @router.post(
-    "/schedules/preview",
+    "/schedule-preview",
     response_model=PreviewOut,
     summary="What creating this schedule would book, with every clash; writes nothing",
 )

@@ -675,7 +675,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
-        f"{PREFIX}/schedules/preview",
+        f"{PREFIX}/schedule-preview",
         STAFF | TEACHER,
         200,
         (422, "validation_error"),
