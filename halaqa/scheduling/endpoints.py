@@ -39,7 +39,7 @@ Scheduler = Annotated[
 ]
 Pages = Annotated[PageParams, Depends(page_params)]
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
-UserFilter = Annotated[int | None, Query(ge=1, le=2**62)]
+IdFilter = Annotated[int | None, Query(ge=1, le=2**62)]
 
 
 async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionView) -> SessionOut:
@@ -99,10 +99,11 @@ async def list_sessions(
     starts_from: Annotated[datetime | None, Query(alias="from")] = None,
     starts_before: Annotated[datetime | None, Query(alias="to")] = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    teacher_user_id: UserFilter = None,
-    student_user_id: UserFilter = None,
-    group_id: UserFilter = None,
+    teacher_user_id: IdFilter = None,
+    student_user_id: IdFilter = None,
+    group_id: IdFilter = None,
     kind: Kind | None = None,
+    schedule_id: IdFilter = None,
 ) -> Page[SessionOut]:
     where = SessionFilter(
         starts_from=service.aware(starts_from, "from"),
@@ -112,6 +113,7 @@ async def list_sessions(
         student_user_id=student_user_id,
         group_id=group_id,
         kind=kind,
+        schedule_id=schedule_id,
     )
     if scope is not None:
         where = service.within_scope(where, scope, rt.clock.now(), await _zone_of(rt, ctx))
@@ -186,9 +188,9 @@ async def owed_makeups(
     ctx: AnyMember,
     rt: CurrentRuntime,
     pages: Pages,
-    teacher_user_id: UserFilter = None,
-    student_user_id: UserFilter = None,
-    group_id: UserFilter = None,
+    teacher_user_id: IdFilter = None,
+    student_user_id: IdFilter = None,
+    group_id: IdFilter = None,
 ) -> Page[OwedMakeupOut]:
     where = SessionFilter(
         teacher_user_id=teacher_user_id, student_user_id=student_user_id, group_id=group_id

@@ -46,6 +46,7 @@ class SessionFilter:
     student_user_id: int | None = None
     group_id: int | None = None
     kind: str | None = None
+    schedule_id: int | None = None
     # None: every session of the academy (staff); otherwise only sessions one of these people
     # takes part in (themself, or a parent's children).
     visible_to: frozenset[int] | None = None
@@ -83,6 +84,8 @@ class SessionRepository:
             query = query.where(ClassSession.group_id == where.group_id)
         if where.kind is not None:
             query = query.where(ClassSession.kind == where.kind)
+        if where.schedule_id is not None:
+            query = query.where(ClassSession.schedule_id == where.schedule_id)
         if where.visible_to is not None:
             query = query.where(self._has_participant(where.visible_to, None))
         if where.owed_makeup:

@@ -25,7 +25,11 @@ async def test_weekly_schedule_books_up_to_the_horizon(api: Api, clock: FrozenCl
         "time_zone": "America/New_York",
         "starts_on": "2026-03-02",
     }
-    preview = ok(await api.client.post(f"/api/v1/academies/{SLUG}/schedule-preview", json=body, headers=s.admin.headers))
+    preview = ok(
+        await api.client.post(
+            f"/api/v1/academies/{SLUG}/schedule-preview", json=body, headers=s.admin.headers
+        )
+    )
     assert preview["conflicts"] == 0
     made = ok(await api.client.post(SCHEDULES, json=body, headers=s.admin.headers), 201)
     assert len(made["session_ids"]) == len(preview["occurrences"]) == 16
