@@ -12,7 +12,7 @@ from halaqa.academies.roles import Role
 from halaqa.kit.deps import CurrentRuntime
 from halaqa.kit.pagination import Page, PageParams, page_params
 from halaqa.models import AcademyHoliday, Schedule
-from halaqa.schedules import service
+from halaqa.schedules import holidays, service
 from halaqa.schedules.schemas import (
     HolidayCreate,
     HolidayCreated,
@@ -179,7 +179,7 @@ async def list_holidays(
     on_or_after: Annotated[dt.date | None, Query(alias="from")] = None,
     on_or_before: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> Page[HolidayOut]:
-    rows, total = await service.list_holidays(
+    rows, total = await holidays.list_holidays(
         rt, ctx, on_or_after, on_or_before, offset=pages.offset, limit=pages.per_page
     )
     return Page.of([holiday_out(h) for h in rows], total, pages)
@@ -192,11 +192,11 @@ async def list_holidays(
     summary="Add a holiday: schedules skip it, and their sessions booked on it are cancelled",
 )
 async def add_holiday(body: HolidayCreate, ctx: Admin, rt: CurrentRuntime) -> HolidayCreated:
-    holiday, cancelled = await service.add_holiday(rt, ctx, body)
+    holiday, cancelled = await holidays.add_holiday(rt, ctx, body)
     return HolidayCreated(holiday=holiday_out(holiday), cancelled_session_ids=cancelled)
 
 
 @router.delete("/holidays/{holiday_id}", status_code=204, summary="Remove a holiday")
 async def delete_holiday(holiday_id: HolidayId, ctx: Admin, rt: CurrentRuntime) -> Response:
-    await service.delete_holiday(rt, ctx, holiday_id)
+    await holidays.delete_holiday(rt, ctx, holiday_id)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from halaqa.academies.service import purge_expired_auth
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
-from halaqa.schedules.service import materialise_schedules
+from halaqa.schedules.materialise import materialise_schedules
 
 log = logging.getLogger("halaqa.worker")
 
