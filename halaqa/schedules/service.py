@@ -178,8 +178,9 @@ async def _editable(rt: Runtime, ctx: AcademyContext, schedule_id: int) -> Sched
     schedule = await get_schedule(rt, ctx, schedule_id, lock=True)
     if not ctx.roles & STAFF and ctx.user_id != schedule.teacher_user_id:
         raise Forbidden("only the schedule's teacher or staff change it", code="not_allowed")
-    if schedule.status != "active":
-        raise Conflict(f"this schedule is {schedule.status}", code="schedule_not_active")
+    # An ended schedule is fully booked, not over: its sessions still ahead may change.
+    if schedule.status == "cancelled":
+        raise Conflict("this schedule is cancelled", code="schedule_not_active")
     return schedule
 
 
@@ -256,6 +257,7 @@ async def change_schedule(
     teacher_id = data.teacher_user_id or schedule.teacher_user_id
     if teacher_id != schedule.teacher_user_id:
         await require_scheduler_for(rt, ctx, teacher_id)
+    until = data.until if data.until is not None else schedule.until  # before it is cut
     cancelled = await _take_off(rt, ctx, schedule, from_date, data.reason)
     _end_before(schedule, from_date, ctx)
     changed = ScheduleCreate(
@@ -268,7 +270,7 @@ async def change_schedule(
         duration_minutes=data.duration_minutes or schedule.duration_minutes,
         time_zone=schedule.time_zone,
         starts_on=from_date,
-        until=data.until if data.until is not None else schedule.until,
+        until=until,
         count=count,
         monthly_target=data.monthly_target or schedule.monthly_target,
     )

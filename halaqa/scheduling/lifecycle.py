@@ -135,6 +135,7 @@ class SessionFacts:
     teacher_id: int
     student_ids: frozenset[int]
     cancellation_reason: str | None = None
+    group: bool = False  # a group's session: its students may not cancel it for everyone
 
     @property
     def ends_at(self) -> datetime | None:
@@ -166,13 +167,13 @@ def part_of(session: SessionFacts, viewer: Viewer) -> Part:
 
 def acting_as(session: SessionFacts, viewer: Viewer) -> By | None:
     """Who the viewer counts as for status changes (None: they may change nothing). The student
-    of a one-student session, or their parent, may cancel it; a group's students may not."""
+    of a session that is not a group's, or their parent, may cancel it; a group's may not."""
     if viewer.is_staff:
         return By.STAFF
     part = part_of(session, viewer)
     if part is Part.TEACHER:
         return By.TEACHER
-    if part in {Part.STUDENT, Part.PARENT} and len(session.student_ids) == 1:
+    if part in {Part.STUDENT, Part.PARENT} and not session.group:
         return By.STUDENT
     return None
 
@@ -301,7 +302,10 @@ def abilities(
         can_reschedule=by in {By.TEACHER, By.STAFF}
         and session.status in {Status.UNSCHEDULED, Status.SCHEDULED, Status.READY}
         and (deadline is None or now < deadline),
-        can_mark_absent=may(Status.ABSENT) and len(session.student_ids) == 1 and started,
+        can_mark_absent=may(Status.ABSENT)
+        and not session.group
+        and len(session.student_ids) == 1
+        and started,
         join=can_join(session, viewer, settings, now, parents_may_observe=parents_may_observe),
     )
 

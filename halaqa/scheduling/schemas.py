@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
 from halaqa.kit.validation import Input, TimeZoneName
-from halaqa.scheduling.lifecycle import Part, Status
+from halaqa.scheduling.lifecycle import TEACHER_ABSENT, Part, Status
 
 Kind = Literal["individual", "group", "trial", "assessment"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -54,6 +54,14 @@ class RescheduleRequest(Input):
 
 class CancelRequest(Input):
     reason: Reason
+
+    @field_validator("reason")
+    @classmethod
+    def _not_reserved(cls, reason: str) -> str:
+        if reason == TEACHER_ABSENT:
+            raise ValueError(f"{TEACHER_ABSENT!r} is recorded by attendance, not typed; say why")
+        return reason
+
     makeup_owed: bool | None = Field(
         None,
         description="Staff only: whether the students are owed a make-up (default yes). For "

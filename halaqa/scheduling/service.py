@@ -79,6 +79,7 @@ def _facts(session: ClassSession, participants: Sequence[SessionParticipant]) ->
         teacher_id=session.teacher_user_id,
         student_ids=frozenset(p.user_id for p in participants if p.role == "student"),
         cancellation_reason=session.cancellation_reason,
+        group=session.kind == "group",
     )
 
 
@@ -238,7 +239,10 @@ async def transition(
         session.cancellation_reason = reason
         session.cancelled_at = rt.clock.now()
         session.cancelled_by_user_id = actor.user_id
-        session.makeup_owed = makeup_owed or reason == lifecycle.TEACHER_ABSENT
+        # A make-up the teacher missed owes nothing itself: what it replaced is still owed.
+        session.makeup_owed = makeup_owed or (
+            by is By.SYSTEM and reason == lifecycle.TEACHER_ABSENT and session.makeup_of_id is None
+        )
     elif current is Status.CANCELLED:
         session.cancellation_reason = None
         session.cancelled_at = None

@@ -252,11 +252,15 @@ def test_actions(viewer: str, status: Status, now: datetime, actions: list[str])
     assert abilities(facts(status), VIEWERS[viewer], SETTINGS, now).actions == actions
 
 
-def test_students_of_a_group_session_cannot_cancel_it() -> None:
-    group = facts(S.SCHEDULED, student_ids=frozenset({STUDENT, OTHER_STUDENT}))
+@pytest.mark.parametrize("students", [frozenset({STUDENT, OTHER_STUDENT}), frozenset({STUDENT})])
+def test_students_of_a_group_session_cannot_cancel_it(students: frozenset[int]) -> None:
+    """Not even the only student of a group: the session is the group's."""
+    group = facts(S.SCHEDULED, student_ids=students, group=True)
     early = START - timedelta(days=2)
     assert abilities(group, VIEWERS["student"], SETTINGS, early).actions == []
     assert abilities(group, VIEWERS["parent"], SETTINGS, early).actions == []
+    ongoing = facts(S.ONGOING, student_ids=students, group=True)
+    assert "mark_absent" not in abilities(ongoing, VIEWERS["teacher"], SETTINGS, START).actions
 
 
 def test_nobody_marks_a_group_session_absent() -> None:
