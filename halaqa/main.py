@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from halaqa import __version__
 from halaqa.academies.endpoints import academies_router, auth_router, me_router
+from halaqa.bookings.endpoints import bookings_router, teachers_router
 from halaqa.catalog.endpoints import groups_router
 from halaqa.config import Settings, WorkerMode, get_settings
 from halaqa.db.engine import create_engine
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sessions_router,
         makeups_router,
         schedules_router,
+        teachers_router,
+        bookings_router,
     ):
         app.include_router(router)
     return app

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from halaqa.academies.service import purge_expired_auth
+from halaqa.bookings.service import expire_bookings
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
@@ -20,6 +21,7 @@ Step = Callable[[Runtime], Awaitable[int]]
 STEPS: dict[str, Step] = {
     "purge_expired_auth": purge_expired_auth,
     "materialise_schedules": materialise_schedules,
+    "expire_bookings": expire_bookings,
 }
 
 

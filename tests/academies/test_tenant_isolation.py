@@ -58,6 +58,7 @@ class Side:
     next_slot: datetime  # where the next session made for a call may start (see `slot`)
     user_ids: set[int] = field(default_factory=set)
     key_prefixes: set[str] = field(default_factory=set)
+    booking_id: int = 0  # requested: people["student"] asks people["teacher"] for a slot
 
     def values(self) -> Values:
         """What the table's factories fill paths, queries and bodies with: this side's ids."""
@@ -77,6 +78,7 @@ class Side:
             "session_id": self.session_id,
             "schedule_id": self.schedule_id,
             "holiday_id": self.holiday_id,
+            "booking_id": self.booking_id,
         }
 
     def ids(self) -> Values:
@@ -126,7 +128,7 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
     session_id = await new_session(api, slug, owner, people, marker, starts_at)
     schedule_id = await new_schedule(api, slug, owner, people, marker)
     holiday_id = await new_holiday(api, slug, owner, marker)
-    return Side(
+    side = Side(
         slug=slug,
         marker=marker,
         owner=owner,
@@ -144,6 +146,8 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
         user_ids={owner.id, spare.id, *(p.id for p in people.values())},
         key_prefixes=prefixes,
     )
+    side.booking_id = (await fresh_booking(api, side))["booking_id"]
+    return side
 
 
 async def new_group(
@@ -337,6 +341,54 @@ async def fresh_slot(api: Api, side: Side) -> Values:
     return {"starts_at": slot(api, side).isoformat()}
 
 
+# The side's teacher offers every day 00:00–23:59 UTC for bookings; a booking takes a slot of the
+# same sequence as the sessions (so confirming it never clashes), one far enough from now for the
+# academy's notice and not running past 23:59.
+ALL_DAY = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in range(7)]
+
+
+def availability_body(_: Values) -> dict[str, Any]:
+    return {"time_zone": "UTC", "windows": ALL_DAY}
+
+
+async def fresh_booking_slot(api: Api, side: Side) -> Values:
+    """A bookable time for the side's teacher and student, the teacher's week published."""
+    response = await api.client.put(
+        f"/api/v1/academies/{side.slug}/teachers/{side.people['teacher'].id}/availability",
+        json=availability_body({}),
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    starts_at = slot(api, side)
+    while starts_at < clock_of(api).now() + timedelta(hours=3) or starts_at.hour >= 22:
+        starts_at = slot(api, side)
+    return {"booking_starts_at": starts_at.isoformat()}
+
+
+def booking_body(v: Values) -> dict[str, Any]:
+    """The side's student asks the side's teacher; refused calls get no fresh time, and any will
+    do for them."""
+    return {
+        "teacher_user_id": v["teacher_user_id"],
+        "student_user_id": v["enrollee_user_id"],
+        "starts_at": v.get("booking_starts_at", "2026-06-01T09:00:00+00:00"),
+        "duration_minutes": LESSON_MINUTES,
+    }
+
+
+async def fresh_booking(api: Api, side: Side) -> Values:
+    """A request of its own, asked by the owner for the side's student, so answering or
+    withdrawing it succeeds."""
+    values = side.values() | await fresh_booking_slot(api, side)
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/bookings",
+        json=booking_body(values),
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"booking_id": response.json()["id"]}
+
+
 async def fresh_movable_session(api: Api, side: Side) -> Values:
     """A scheduled session of its own and a free time to move it to."""
     return {**(await fresh_session(api, side)), "new_starts_at": slot(api, side).isoformat()}
@@ -471,8 +523,12 @@ MISSING: tuple[int, str | None] = (404, "not_found")
 NOT_STAFF = ALL - STAFF
 STUDENT = frozenset({"student"})
 TEACHER = frozenset({"teacher"})
+PARENT = frozenset({"parent"})
 SESSIONS = f"{PREFIX}/sessions"
 SESSION = f"{SESSIONS}/{{session_id}}"
+TEACHER_PATH = f"{PREFIX}/teachers/{{teacher_user_id}}"
+BOOKINGS = f"{PREFIX}/bookings"
+BOOKING = f"{BOOKINGS}/{{booking_id}}"
 # Only a session's teacher and the staff change its status; its student and the parent see it.
 NOT_ALLOWED: tuple[int, str | None] = (403, "not_allowed")
 WATCHERS_REFUSED = {("student", False): NOT_ALLOWED, ("parent", False): NOT_ALLOWED}
@@ -764,6 +820,86 @@ ROUTES: list[Route] = [
         people_only=NOT_STAFF,
         refusals=WATCHERS_REFUSED,
     ),
+    # Any member reads a teacher's week and free slots; another academy's teacher is nobody here.
+    Route("GET", f"{TEACHER_PATH}/availability", ALL, 200, MISSING),
+    # The teacher sets their own week (a teacher key is nobody); staff set anyone's.
+    Route(
+        "PUT",
+        f"{TEACHER_PATH}/availability",
+        STAFF | TEACHER,
+        200,
+        (422, "validation_error"),
+        body=availability_body,
+        refusals={("teacher", True): (403, "role_required")},
+    ),
+    Route(
+        "GET",
+        f"{TEACHER_PATH}/slots",
+        ALL,
+        200,
+        MISSING,
+        query=lambda _: {
+            "from": "2026-03-02T00:00:00Z",
+            "to": "2026-03-03T00:00:00Z",
+            "duration_minutes": LESSON_MINUTES,
+        },
+    ),
+    # Students ask for themselves and parents for their child (the side's student, named in the
+    # body); a student or parent key is nobody's. Another academy's people are nobody here.
+    Route(
+        "POST",
+        BOOKINGS,
+        STAFF | STUDENT | PARENT,
+        201,
+        (422, "validation_error"),
+        body=booking_body,
+        fresh=fresh_booking_slot,
+        refusals={("student", True): NOT_ALLOWED, ("parent", True): NOT_ALLOWED},
+    ),
+    Route(
+        "GET",
+        BOOKINGS,
+        ALL,
+        200,
+        OK_NO_ID,
+        query=lambda v: {"teacher_user_id": v["teacher_user_id"]},
+    ),
+    # The side's teacher, student and parent all take part in the side's booking; the teacher
+    # (or staff) answers it, the student or parent (or staff) withdraws it.
+    Route("GET", BOOKING, ALL, 200, MISSING, people_only=NOT_STAFF),
+    Route(
+        "POST",
+        f"{BOOKING}/confirm",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {},
+        fresh=fresh_booking,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{BOOKING}/decline",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {"reason": "fully booked"},
+        fresh=fresh_booking,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{BOOKING}/withdraw",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {},
+        fresh=fresh_booking,
+        people_only=NOT_STAFF,
+        refusals={("teacher", False): NOT_ALLOWED},
+    ),
 ]
 
 
@@ -841,13 +977,18 @@ SNAPSHOT = (
     "/audit-log",
     "/groups",
     "/sessions",
+    "/bookings",
 )
 
 
 async def snapshot(api: Api, side: Side) -> dict[str, Any]:
     """Everything a side's owner can read about it, to compare before and after."""
     found: dict[str, Any] = {}
-    extra = (f"/groups/{side.group_id}/enrollments", f"/sessions/{side.session_id}/history")
+    extra = (
+        f"/groups/{side.group_id}/enrollments",
+        f"/sessions/{side.session_id}/history",
+        f"/teachers/{side.people['teacher'].id}/availability",
+    )
     for path in (*SNAPSHOT, *extra):
         response = await api.client.get(
             f"/api/v1/academies/{side.slug}{path}",

@@ -1,0 +1,1 @@
+"""Tutoring bookings: teachers' weekly availability, free slots, and booking requests."""
