@@ -88,6 +88,8 @@ class ClassSession(Timestamped, Base):
             postgresql_where=_LIVE_MAKEUP,
         ),
         Index("ix_class_sessions_academy_starts", "academy_id", "starts_at"),
+        # The worker's due-scan: sessions whose next automatic step has come.
+        Index("ix_class_sessions_next_step_at", "next_step_at"),
         Index("ix_class_sessions_teacher_starts", "teacher_user_id", "starts_at"),
         Index("ix_class_sessions_student_starts", "student_user_id", "starts_at"),
         Index("ix_class_sessions_group_starts", "group_id", "starts_at"),
@@ -116,6 +118,8 @@ class ClassSession(Timestamped, Base):
     # Which occurrence of its schedule this is: the local date and start as minutes since the
     # series' first day, so it stays the same whatever holidays or moves come later.
     occurrence_key: Mapped[int | None] = mapped_column()
+    # When the system next acts on it (scheduling.steps); None: nothing to do.
+    next_step_at: Mapped[datetime | None] = mapped_column()
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_at: Mapped[datetime | None] = mapped_column()
     cancelled_by_user_id: Mapped[int | None] = mapped_column()

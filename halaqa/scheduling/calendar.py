@@ -12,12 +12,13 @@ from typing import Any
 
 from halaqa.academies.auth import AcademyContext, Actor
 from halaqa.academies.service import audit
-from halaqa.academies.settings import code_prefix, effective_settings
+from halaqa.academies.settings import AcademySettings, code_prefix, effective_settings
 from halaqa.exceptions import Conflict
 from halaqa.kit.deps import Runtime
 from halaqa.models import ClassSession, SessionParticipant, SessionStatusChange
-from halaqa.scheduling.lifecycle import Status
+from halaqa.scheduling.lifecycle import SessionFacts, Status
 from halaqa.scheduling.repository import DoubleBooked, SessionRepository
+from halaqa.scheduling.steps import next_step
 
 RACE_LOST = "double booking: someone was booked at this time a moment ago; choose another time"
 
@@ -147,6 +148,7 @@ async def book_session(
             scheduled_by_user_id=ctx.user_id if plan.starts_at else None,
         )
     )
+    refresh_next_step(session, settings)
     booked = [
         SessionParticipant(
             session_id=session.id,
@@ -207,4 +209,22 @@ async def record_change(
             reason=reason,
             at=rt.clock.now(),
         )
+    )
+
+
+def refresh_next_step(session: ClassSession, settings: AcademySettings) -> None:
+    """Keeps `next_step_at` in step with the session's status and time (the worker's due-scan
+    reads it); called wherever either changes."""
+    step = next_step(timing_of(session), settings)
+    session.next_step_at = step.at if step else None
+
+
+def timing_of(session: ClassSession) -> SessionFacts:
+    """The facts the automatic steps need: status and time, not who takes part."""
+    return SessionFacts(
+        status=Status(session.status),
+        starts_at=session.starts_at,
+        duration=timedelta(minutes=session.duration_minutes),
+        teacher_id=session.teacher_user_id,
+        student_ids=frozenset(),
     )

@@ -310,3 +310,17 @@ class SessionRepository:
             .order_by(SessionStatusChange.id)
         )
         return result.all()
+
+
+async def due_sessions(session: AsyncSession, now: datetime, limit: int) -> Sequence[ClassSession]:
+    """Sessions of every academy whose next automatic step has come, oldest first, through
+    ix_class_sessions_next_step_at. On PostgreSQL the rows stay locked for this transaction and
+    rows another worker holds are skipped; SQLite has one writer at a time anyway."""
+    result = await session.scalars(
+        select(ClassSession)
+        .where(ClassSession.next_step_at <= now)
+        .order_by(ClassSession.next_step_at, ClassSession.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return result.all()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from halaqa.academies.auth import AcademyContext, Actor
-from halaqa.academies.repository import GuardianshipRepository
+from halaqa.academies.repository import AcademyRepository, GuardianshipRepository
 from halaqa.academies.roles import Role
 from halaqa.academies.service import audit, require_member_with_role
 from halaqa.academies.settings import AcademySettings, effective_settings
@@ -31,6 +31,7 @@ from halaqa.scheduling.calendar import (
     busy_until,
     check_conflicts,
     record_change,
+    refresh_next_step,
 )
 from halaqa.scheduling.lifecycle import By, SessionFacts, Status, TransitionRefused, Viewer
 from halaqa.scheduling.recurrence import LocalTimeError, resolve_local
@@ -253,6 +254,9 @@ async def transition(
         await SessionRepository(rt.session, session.academy_id).set_participation(
             session.id, active=target in _BOOKED
         )
+    academy = await AcademyRepository(rt.session).get(session.academy_id)
+    assert academy is not None
+    refresh_next_step(session, effective_settings(academy.settings))
     await record_change(rt, actor, session, current, rule.action, reason)
 
 
@@ -528,6 +532,7 @@ async def reschedule_session(
     )
     session.starts_at, session.ends_at, session.duration_minutes = starts_at, ends_at, duration
     session.scheduled_by_user_id = ctx.user_id
+    refresh_next_step(session, settings)
     try:
         await sessions.move_participants(session.id, starts_at, until)
     except DoubleBooked:

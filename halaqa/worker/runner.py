@@ -13,6 +13,7 @@ from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
 from halaqa.schedules.materialise import materialise_schedules
+from halaqa.scheduling.due import run_due_steps
 
 log = logging.getLogger("halaqa.worker")
 
@@ -21,6 +22,7 @@ Step = Callable[[Runtime], Awaitable[int]]
 STEPS: dict[str, Step] = {
     "purge_expired_auth": purge_expired_auth,
     "materialise_schedules": materialise_schedules,
+    "session_steps": run_due_steps,
     "expire_bookings": expire_bookings,
 }
 

@@ -305,6 +305,8 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.add_column(sa.Column("next_step_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_class_sessions_next_step_at", ["next_step_at"], unique=False)
         batch_op.create_check_constraint(
             op.f("ck_class_sessions_occurrence_of_schedule"),
             "(schedule_id IS NULL) = (occurrence_key IS NULL)",
@@ -326,6 +328,13 @@ def upgrade() -> None:
             ["academy_id", "schedule_id"],
             ["academy_id", "id"],
         )
+    # Sessions booked before the worker's due-scan: the worker looks at them from their start
+    # (it checks what is really due before acting; the exact time is set by their next change).
+    op.execute(
+        "UPDATE class_sessions SET next_step_at = starts_at "
+        "WHERE status = 'scheduled' AND starts_at IS NOT NULL"
+    )
+    op.execute("UPDATE class_sessions SET next_step_at = ends_at WHERE status = 'ongoing'")
 
 
 def downgrade() -> None:
@@ -344,6 +353,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f("ck_class_sessions_occurrence_of_schedule"), type_="check")
         batch_op.drop_column("occurrence_key")
         batch_op.drop_column("schedule_id")
+        batch_op.drop_index("ix_class_sessions_next_step_at")
+        batch_op.drop_column("next_step_at")
         batch_op.drop_column("makeup_owed")
 
     with op.batch_alter_table("bookings", schema=None) as batch_op:

@@ -1,0 +1,46 @@
+"""The worker's due-scan: each session's next automatic step, taken when its time has come."""
+
+from __future__ import annotations
+
+import logging
+
+from halaqa.academies.auth import Actor
+from halaqa.academies.repository import AcademyRepository
+from halaqa.academies.settings import effective_settings
+from halaqa.exceptions import AppError
+from halaqa.kit.deps import Runtime
+from halaqa.scheduling.calendar import refresh_next_step, timing_of
+from halaqa.scheduling.lifecycle import By
+from halaqa.scheduling.repository import due_sessions
+from halaqa.scheduling.service import transition
+from halaqa.scheduling.steps import due_now
+
+log = logging.getLogger("halaqa.scheduling")
+
+BATCH = 200  # steps per tick; what is left waits for the next tick, oldest first
+SYSTEM = Actor()
+
+
+async def run_due_steps(rt: Runtime, *, batch: int = BATCH) -> int:
+    """Takes every session whose step is due, oldest first, and moves it through the lifecycle
+    as the system. A step that no longer applies (the session was moved or changed by someone)
+    is dropped and the session's next step recomputed. Returns how many sessions changed."""
+    now = rt.clock.now()
+    academies = AcademyRepository(rt.session)
+    changed = 0
+    for session in await due_sessions(rt.session, now, batch):
+        academy = await academies.get(session.academy_id)
+        assert academy is not None
+        settings = effective_settings(academy.settings)
+        target = due_now(timing_of(session), settings, now)
+        if target is None:
+            refresh_next_step(session, settings)
+            continue
+        try:
+            async with rt.session.begin_nested():
+                await transition(rt, session, target, By.SYSTEM, SYSTEM, reason="automatic")
+            changed += 1
+        except AppError as error:  # the lifecycle refused: nothing to do for this one
+            log.warning("session %s: step to %s refused: %s", session.id, target, error)
+            session.next_step_at = None
+    return changed

@@ -1,0 +1,54 @@
+"""A session's automatic steps (pure): what the system does to it next, and when.
+
+Each session carries the time of its next step (`next_step_at`); the worker takes the sessions
+whose time has come through an index and asks `due_now` again before acting, so a step that a
+person's action or a move in time made stale is simply dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from halaqa.academies.settings import AcademySettings
+from halaqa.scheduling.lifecycle import SessionFacts, Status
+
+
+class Step(StrEnum):
+    PREPARE = "prepare"  # scheduled -> ready when the room opens
+    COMPLETE = "complete"  # ongoing -> completed after the end and the buffer
+
+
+# What each step makes of the session.
+TARGETS = {Step.PREPARE: Status.READY, Step.COMPLETE: Status.COMPLETED}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    step: Step
+    at: datetime
+
+
+def next_step(session: SessionFacts, settings: AcademySettings) -> NextStep | None:
+    """The session's next automatic step, or None when the system has nothing to do for it."""
+    if session.starts_at is None or session.ends_at is None:
+        return None
+    if session.status is Status.SCHEDULED:
+        return NextStep(
+            Step.PREPARE, session.starts_at - timedelta(minutes=settings.meeting_prepare_minutes)
+        )
+    if session.status is Status.ONGOING:
+        return NextStep(
+            Step.COMPLETE,
+            session.ends_at + timedelta(minutes=settings.auto_complete_buffer_minutes),
+        )
+    return None
+
+
+def due_now(session: SessionFacts, settings: AcademySettings, now: datetime) -> Status | None:
+    """The status the session's step takes it to if that step is due at `now`, else None."""
+    step = next_step(session, settings)
+    if step is None or now < step.at:
+        return None
+    return TARGETS[step.step]

@@ -1,0 +1,63 @@
+"""The automatic steps (pure): what the system does next to a session, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from halaqa.academies.settings import effective_settings
+from halaqa.scheduling.lifecycle import SessionFacts, Status
+from halaqa.scheduling.steps import NextStep, Step, due_now, next_step
+
+START = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+MIN = timedelta(minutes=1)
+SETTINGS = effective_settings({})  # the room opens 15 min early; completion 5 min after the end
+
+
+def facts(status: Status, starts_at: datetime | None = START) -> SessionFacts:
+    return SessionFacts(status, starts_at, HOUR, teacher_id=1, student_ids=frozenset({2}))
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (Status.UNSCHEDULED, None),
+        (Status.SCHEDULED, NextStep(Step.PREPARE, START - 15 * MIN)),
+        # Ready and the finished statuses wait for people (or, later, attendance).
+        (Status.READY, None),
+        (Status.ONGOING, NextStep(Step.COMPLETE, START + HOUR + 5 * MIN)),
+        (Status.COMPLETED, None),
+        (Status.ABSENT, None),
+        (Status.CANCELLED, None),
+        (Status.SUSPENDED, None),
+    ],
+)
+def test_next_step_by_status(status: Status, expected: NextStep | None) -> None:
+    starts_at = None if status is Status.UNSCHEDULED else START
+    assert next_step(facts(status, starts_at), SETTINGS) == expected
+
+
+def test_the_steps_follow_the_academy_settings() -> None:
+    settings = effective_settings(
+        {"meeting_prepare_minutes": 30, "auto_complete_buffer_minutes": 0}
+    )
+    assert next_step(facts(Status.SCHEDULED), settings) == NextStep(Step.PREPARE, START - 30 * MIN)
+    assert next_step(facts(Status.ONGOING), settings) == NextStep(Step.COMPLETE, START + HOUR)
+
+
+@pytest.mark.parametrize(
+    ("status", "now", "target"),
+    [
+        (Status.SCHEDULED, START - 16 * MIN, None),
+        (Status.SCHEDULED, START - 15 * MIN, Status.READY),  # exactly when the room opens
+        (Status.SCHEDULED, START + 3 * HOUR, Status.READY),  # late (worker was down): still
+        (Status.ONGOING, START + HOUR + 4 * MIN, None),
+        (Status.ONGOING, START + HOUR + 5 * MIN, Status.COMPLETED),
+        (Status.READY, START + 10 * HOUR, None),
+        (Status.CANCELLED, START, None),
+    ],
+)
+def test_due_now(status: Status, now: datetime, target: Status | None) -> None:
+    assert due_now(facts(status), SETTINGS, now) == target
