@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -22,8 +23,12 @@ from halaqa.config import get_settings
 from halaqa.db import migrate
 from halaqa.db.engine import create_engine
 from halaqa.db.session import Database
-from halaqa.kit.clock import SystemClock
+from halaqa.kit.clock import Clock, FrozenClock, SystemClock, ensure_utc
 from halaqa.kit.deps import Runtime
+from halaqa.models import Job
+from halaqa.models.jobs import JobStatus
+from halaqa.worker import jobs
+from halaqa.worker.repository import JobRepository
 from halaqa.worker.runner import Worker
 
 app = typer.Typer(
@@ -33,10 +38,12 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 academy_app = typer.Typer(help="Academies.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo academy.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Follow-up jobs: what is waiting, what failed.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(academy_app, name="academy")
 app.add_typer(user_app, name="user")
 app.add_typer(demo_app, name="demo")
+app.add_typer(jobs_app, name="jobs")
 
 
 def _show_version(value: bool) -> None:
@@ -165,12 +172,24 @@ def worker(
     once: Annotated[
         bool, typer.Option(help="Run one pass over everything due, then exit.")
     ] = False,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            help="With --once: act as if it were this instant (ISO, UTC unless an offset is "
+            "given), to catch up or to see what would happen.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+        ),
+    ] = None,
 ) -> None:
     """Run the background worker (use with HALAQA_WORKER_MODE=external)."""
     settings = get_settings()
+    if now is not None and not once:
+        errors.print("[red]error:[/red] --now goes with --once")
+        raise typer.Exit(2)
+    clock: Clock = SystemClock() if now is None else FrozenClock(ensure_utc(now))
 
     async def run() -> None:
-        database = Database(create_engine(settings.database_url), SystemClock())
+        database = Database(create_engine(settings.database_url), clock)
         runner = Worker(database, settings, settings.secret())
         try:
             if once:
@@ -185,3 +204,41 @@ def worker(
             await database.dispose()
 
     asyncio.run(run())
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[JobStatus | None, typer.Option(help="Only jobs in this status.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, help="Newest first, at most this many.")
+    ] = 50,
+) -> None:
+    """List jobs, newest first, with the last error of those that failed."""
+
+    async def work(rt: Runtime) -> list[Job]:
+        return list(await JobRepository(rt.session).page(status.value if status else None, limit))
+
+    found = in_transaction(work)
+    table = Table("id", "kind", "status", "attempts", "run after", "last error")
+    for job in found:
+        error = (job.last_error or "").strip().splitlines()
+        table.add_row(
+            str(job.id),
+            job.kind,
+            job.status,
+            f"{job.attempts}/{job.max_attempts}",
+            job.run_after.isoformat(timespec="seconds"),
+            error[-1] if error else "",
+        )
+    console.print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Run a parked job again, now, with a fresh set of attempts."""
+
+    async def work(rt: Runtime) -> Job:
+        return await jobs.retry(rt, job_id)
+
+    job = in_transaction(work)
+    console.print(f"job {job.id} ({job.kind}) queued again")

@@ -5,6 +5,7 @@ from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
+from halaqa.models.jobs import Job
 from halaqa.models.scheduling import (
     AcademyHoliday,
     ClassSession,
@@ -27,6 +28,7 @@ __all__ = [
     "Enrollment",
     "Group",
     "Guardianship",
+    "Job",
     "LoginAttempt",
     "Membership",
     "MembershipRole",

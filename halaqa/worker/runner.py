@@ -14,6 +14,7 @@ from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
 from halaqa.schedules.materialise import materialise_schedules
 from halaqa.scheduling.due import run_due_steps
+from halaqa.worker.jobs import run_jobs, worker_name
 
 log = logging.getLogger("halaqa.worker")
 
@@ -32,9 +33,11 @@ class Worker:
         self.database = database
         self.settings = settings
         self.secret = secret
+        self.name = worker_name()  # whose claims are whose, among several workers
 
     async def tick(self) -> dict[str, int]:
-        """One pass over every step; a failing step is logged and does not stop the others."""
+        """One pass over every step, then the jobs that are due; a failing step is logged and
+        does not stop the others."""
         done: dict[str, int] = {}
         for name, step in STEPS.items():
             try:
@@ -44,6 +47,11 @@ class Worker:
             except Exception:
                 log.exception("worker step %s failed", name)
                 done[name] = -1
+        try:
+            done["jobs"] = await run_jobs(self.database, self.settings, self.secret, self.name)
+        except Exception:
+            log.exception("running jobs failed")
+            done["jobs"] = -1
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

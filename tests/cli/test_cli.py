@@ -404,3 +404,45 @@ def test_worker_once_runs_one_pass(cli: Cli) -> None:
     again = cli("worker", "--once")
     assert again.exit_code == 0, again.output
     assert "'purge_expired_auth': 0" in text(again.output)
+
+
+def test_jobs_list_shows_failures_and_retry_requeues(cli: Cli) -> None:
+    with closing(sqlite3.connect(cli.path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO jobs (kind, payload, status, run_after, attempts, max_attempts,"
+            " last_error, created_at, finished_at) VALUES"
+            " ('meetings.open_room', '{}', 'parked', '2026-01-01 00:00:00', 8, 8,"
+            " 'Traceback ...\nConnectionError: livekit unreachable', '2026-01-01 00:00:00',"
+            " '2026-01-01 01:00:00'),"
+            " ('meetings.open_room', '{}', 'done', '2026-01-01 00:00:00', 1, 8, NULL,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:01')"
+        )
+    listed = cli("jobs", "list", "--status", "parked")
+    assert listed.exit_code == 0, listed.output
+    shown = text(listed.output)
+    assert "parked" in shown
+    assert "8/8" in shown
+    assert "livekit unreachable" in shown
+    assert "done" not in shown
+    retried = cli("jobs", "retry", "1")
+    assert retried.exit_code == 0, retried.output
+    assert "job 1 (meetings.open_room) queued again" in text(retried.output)
+    assert cli.rows("SELECT status, attempts, finished_at FROM jobs WHERE id = 1") == [
+        ("queued", 0, None)
+    ]
+    again = cli("jobs", "retry", "2")
+    assert again.exit_code == 1
+    assert "job 2 is done" in text(again.stderr)
+    missing = cli("jobs", "retry", "99")
+    assert missing.exit_code == 1
+    assert "no job 99" in text(missing.stderr)
+    assert cli("jobs", "list", "--status", "lost").exit_code == 2
+
+
+def test_worker_once_at_a_given_instant(cli: Cli) -> None:
+    result = cli("worker", "--once", "--now", "2030-01-01T00:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert "'session_steps': 0" in text(result.output)
+    alone = cli("worker", "--now", "2030-01-01T00:00:00")
+    assert alone.exit_code == 2
+    assert "--now goes with --once" in text(alone.stderr)

@@ -143,7 +143,7 @@ async def test_failing_step_does_not_stop_the_others(
     )
     clock.advance(TOKEN_TTL + KEPT_AFTER_EXPIRY + timedelta(seconds=1))
     result = await worker_of(app).tick()
-    assert result == {"broken": -1, "purge_expired_auth": 1, "counting": 7}
+    assert result == {"broken": -1, "purge_expired_auth": 1, "counting": 7, "jobs": 0}
     assert calls == ["broken", "counting"]
     assert await count(database, AuthToken) == 0
     async with database.transaction() as session:
@@ -155,7 +155,8 @@ async def test_failing_step_does_not_stop_the_others(
         for r in caplog.records
     )
     # The next tick runs every step again, the broken one included.
-    assert await worker_of(app).tick() == {"broken": -1, "purge_expired_auth": 0, "counting": 7}
+    again = await worker_of(app).tick()
+    assert again == {"broken": -1, "purge_expired_auth": 0, "counting": 7, "jobs": 0}
     assert calls == ["broken", "counting"] * 2
 
 

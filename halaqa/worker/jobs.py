@@ -1,0 +1,142 @@
+"""The outbox: follow-up work written as rows with the change that causes it, run after commit.
+
+A change calls `enqueue` inside its own transaction, so the job exists exactly when the change
+does. Workers claim due jobs with a lease (one transaction), then run each job's handler in a
+transaction of its own that also marks it done: a worker killed in between leaves the job to be
+claimed again when the lease runs out, and the handler's writes and "done" commit together.
+Handlers must be idempotent (a job may run again after a crash). A job that keeps failing is
+retried with growing delays, then parked with its error for `halaqa jobs retry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from halaqa.config import Settings
+from halaqa.db.session import Database
+from halaqa.exceptions import Conflict, NotFound
+from halaqa.kit.deps import Runtime
+from halaqa.models import Job
+from halaqa.worker.repository import JobRepository
+
+log = logging.getLogger("halaqa.jobs")
+
+Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+
+LEASE = timedelta(minutes=5)  # a claimed job is another worker's again after this
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=10)
+LONGEST_RETRY = timedelta(hours=1)
+CLAIM_BATCH = 50
+ERROR_CHARS = 4000
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    """Registers the handler of a kind of job (one per kind)."""
+
+    def register(handler: Handler) -> Handler:
+        if kind in HANDLERS:
+            raise ValueError(f"a handler for {kind!r} is registered already")
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+async def enqueue(
+    rt: Runtime,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    academy_id: int | None = None,
+    delay: timedelta = timedelta(0),
+    max_attempts: int = MAX_ATTEMPTS,
+) -> Job:
+    """Writes a job in the caller's transaction; it runs once that transaction commits."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for jobs of kind {kind!r}")
+    now = rt.clock.now()
+    return await JobRepository(rt.session).add(
+        Job(
+            academy_id=academy_id,
+            kind=kind,
+            payload=payload,
+            status="queued",
+            run_after=now + delay,
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=now,
+        )
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """10 s after the first failure, doubling up to an hour."""
+    doublings = min(max(attempts - 1, 0), 20)  # capped before multiplying: no overflow
+    return min(FIRST_RETRY * (1 << doublings), LONGEST_RETRY)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def run_jobs(
+    database: Database, settings: Settings, secret: bytes, worker: str, *, batch: int = CLAIM_BATCH
+) -> int:
+    """Claims what is due and runs it; returns how many jobs finished (done or parked)."""
+    now = database.clock.now()
+    async with database.transaction() as session:
+        claimed = await JobRepository(session).claim(worker, now, now + LEASE, batch)
+    finished = 0
+    for job_id in claimed:
+        try:
+            async with database.transaction() as session:
+                rt = Runtime(session, database.clock, settings, secret)
+                job = await JobRepository(session).held(job_id, worker)
+                if job is None:  # our lease ran out and another worker took it
+                    continue
+                await HANDLERS[job.kind](rt, dict(job.payload))
+                job.status, job.claimed_by = "done", None
+                job.finished_at = database.clock.now()
+            finished += 1
+        except Exception:
+            error = traceback.format_exc()[-ERROR_CHARS:]
+            log.warning("job %s failed: %s", job_id, error.strip().splitlines()[-1])
+            finished += await _failed(database, job_id, worker, error)
+    return finished
+
+
+async def _failed(database: Database, job_id: int, worker: str, error: str) -> int:
+    """Puts a failed job back with a delay, or parks it after its last attempt (returns 1)."""
+    async with database.transaction() as session:
+        job = await JobRepository(session).held(job_id, worker)
+        if job is None:
+            return 0
+        job.last_error, job.claimed_by = error, None
+        if job.attempts >= job.max_attempts:
+            job.status, job.finished_at = "parked", database.clock.now()
+            log.error("job %s (%s) parked after %s attempts", job.id, job.kind, job.attempts)
+            return 1
+        job.status = "queued"
+        job.run_after = database.clock.now() + retry_delay(job.attempts)
+        return 0
+
+
+async def retry(rt: Runtime, job_id: int) -> Job:
+    """Gives a parked (or waiting) job a fresh set of attempts, due now."""
+    job = await JobRepository(rt.session).get(job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.status not in {"parked", "queued"}:
+        raise Conflict(f"job {job_id} is {job.status}; only parked or queued jobs are retried")
+    job.status, job.attempts, job.run_after = "queued", 0, rt.clock.now()
+    job.finished_at = None
+    return job
