@@ -16,6 +16,7 @@ from halaqa.academies.settings import AcademySettings, code_prefix, effective_se
 from halaqa.exceptions import Conflict
 from halaqa.kit.deps import Runtime
 from halaqa.models import ClassSession, SessionParticipant, SessionStatusChange
+from halaqa.scheduling import follow_ups
 from halaqa.scheduling.lifecycle import SessionFacts, Status
 from halaqa.scheduling.repository import DoubleBooked, SessionRepository
 from halaqa.scheduling.steps import next_step
@@ -166,6 +167,7 @@ async def book_session(
     except DoubleBooked:
         raise Conflict(RACE_LOST, code="schedule_conflict") from None
     await record_change(rt, ctx.actor, session, None, "create", None)
+    await follow_ups.queue(rt, session, None, Status(session.status))
     await audit(
         rt,
         ctx.actor,

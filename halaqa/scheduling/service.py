@@ -23,7 +23,7 @@ from halaqa.models import (
     SessionReschedule,
     SessionStatusChange,
 )
-from halaqa.scheduling import lifecycle
+from halaqa.scheduling import follow_ups, lifecycle
 from halaqa.scheduling.calendar import (
     RACE_LOST,
     SessionPlan,
@@ -220,9 +220,10 @@ async def transition(
     reason: str | None = None,
     makeup_owed: bool = False,
 ) -> None:
-    """THE way a session's status changes: checks the lifecycle, records the history, and keeps
-    the people's calendars in step. Nothing else in Halaqa writes `status`. A cancellation says
-    whether a make-up is owed (always, when the teacher did not come)."""
+    """THE way a session's status changes: checks the lifecycle, records the history, keeps the
+    people's calendars and the session's next automatic step in step, and queues the follow-up
+    jobs registered for the new status. Nothing else in Halaqa writes `status`. A cancellation
+    says whether a make-up is owed (always, when the teacher did not come)."""
     current = Status(session.status)
     try:
         rule = lifecycle.check_transition(
@@ -258,6 +259,7 @@ async def transition(
     assert academy is not None
     refresh_next_step(session, effective_settings(academy.settings))
     await record_change(rt, actor, session, current, rule.action, reason)
+    await follow_ups.queue(rt, session, current, target)
 
 
 def _by(viewer: Viewer, view: SessionView, *, students_too: bool = False) -> By:

@@ -1,0 +1,34 @@
+"""What happens after a session's status changes: other parts of Halaqa register a kind of job
+for the statuses they care about (a room to open when a session is ready, to close when it ends),
+and `service.transition` queues those jobs in the same transaction as the change."""
+
+from __future__ import annotations
+
+from halaqa.kit.deps import Runtime
+from halaqa.models import ClassSession, Job
+from halaqa.scheduling.lifecycle import Status
+from halaqa.worker.jobs import enqueue
+
+# target status -> the kinds of job queued when a session reaches it
+REACTIONS: dict[Status, list[str]] = {status: [] for status in Status}
+
+
+def on_status(kind: str, *statuses: Status) -> None:
+    """Queue a job of `kind` whenever a session reaches one of `statuses`."""
+    for status in statuses:
+        if kind not in REACTIONS[status]:
+            REACTIONS[status].append(kind)
+
+
+async def queue(
+    rt: Runtime, session: ClassSession, current: Status | None, target: Status
+) -> list[Job]:
+    payload = {
+        "session_id": session.id,
+        "from": current.value if current else None,
+        "to": target.value,
+    }
+    return [
+        await enqueue(rt, kind, payload, academy_id=session.academy_id)
+        for kind in REACTIONS[target]
+    ]
