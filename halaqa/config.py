@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from halaqa.db.engine import normalize_database_url
+from halaqa.kit.crypto import SecretBox
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/halaqa.db"
 MIN_SECRET_KEY_LENGTH = 32
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     secret_key_file: Path = Field(
         Path("var/secret_key"),
         description="Where a generated secret key is kept when secret_key is not set.",
+    )
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Server secrets used before the current one (JSON list): values sealed under "
+        "them still open until `halaqa secrets rotate` seals them again.",
     )
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server.")
     worker_mode: WorkerMode = WorkerMode.EMBEDDED
@@ -90,6 +96,11 @@ class Settings(BaseSettings):
                 os.link(draft, path)
             draft.unlink()
         return path.read_text().strip().encode()
+
+    def secret_box(self) -> SecretBox:
+        return SecretBox(
+            self.secret(), [s.get_secret_value().encode() for s in self.previous_secret_keys]
+        )
 
 
 @lru_cache

@@ -56,3 +56,10 @@ class RateLimited(AppError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message, details={"retry_after_seconds": retry_after_seconds})
         self.retry_after_seconds = retry_after_seconds
+
+
+class Unavailable(AppError):
+    """A service Halaqa depends on (the meeting server) cannot do it right now; try again."""
+
+    status_code = 503
+    code = "unavailable"

@@ -27,6 +27,7 @@ from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
+from halaqa.meetings.endpoints import router as meetings_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sessions_router,
         makeups_router,
         schedules_router,
+        meetings_router,
         teachers_router,
         bookings_router,
     ):

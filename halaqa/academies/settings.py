@@ -52,6 +52,10 @@ class AcademySettings(BaseModel):
     code_prefix_group: CodePrefix = Field("GR", description="Code prefix, group sessions.")
     code_prefix_trial: CodePrefix = Field("TR", description="Code prefix, trial sessions.")
     code_prefix_assessment: CodePrefix = Field("AS", description="Code prefix, assessments.")
+    # Who is in the room.
+    parents_may_observe: bool = Field(
+        False, description="Parents may watch their children's classes, hidden."
+    )
     # Completion and finalisation.
     auto_complete_buffer_minutes: Minutes = Field(5, description="Auto-complete after the end.")
     overtime_cap_minutes: Minutes = Field(60, description="Longest a class may run over.")

@@ -67,6 +67,7 @@ async def _groups_out(rt: Runtime, ctx: AcademyContext, groups: Sequence[Group])
             capacity=g.capacity,
             enrolled=enrolled.get(g.id, 0),
             time_zone=g.time_zone,
+            meeting_url=g.meeting_url,
             status=GroupStatus(g.status),
             enrolment_open=enrolment_open(GroupStatus(g.status)),
             next_statuses=sorted(GROUP_TRANSITIONS[GroupStatus(g.status)]),

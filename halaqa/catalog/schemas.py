@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from halaqa.academies.schemas import Id, PersonRef
 from halaqa.catalog.lifecycle import EnrollmentStatus, GroupKind, GroupStatus
-from halaqa.kit.validation import Input, Name, TimeZoneName
+from halaqa.kit.validation import Input, Name, TimeZoneName, WebUrl
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Capacity = Annotated[int, Field(ge=1, le=10_000, description="Places; null for no limit")]
@@ -29,6 +29,9 @@ class GroupCreate(Input):
     time_zone: TimeZoneName | None = Field(
         None, description="Where its classes are planned; null for the academy's zone"
     )
+    meeting_url: WebUrl | None = Field(
+        None, description="Academies meeting by links: the group's standing meeting URL"
+    )
 
 
 class GroupUpdate(Input):
@@ -39,6 +42,7 @@ class GroupUpdate(Input):
         None, description="Not below the students enrolled now; null for no limit"
     )
     time_zone: TimeZoneName | None = None
+    meeting_url: WebUrl | None = None
 
 
 class GroupStatusChange(Input):
@@ -54,6 +58,7 @@ class GroupOut(BaseModel):
     capacity: int | None
     enrolled: int = Field(description="Places taken")
     time_zone: str | None
+    meeting_url: str | None
     status: GroupStatus
     enrolment_open: bool = Field(description="Whether students can be enrolled now")
     next_statuses: list[GroupStatus] = Field(description="Where the status may go from here")

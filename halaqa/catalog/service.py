@@ -62,6 +62,7 @@ def group_snapshot(group: Group) -> dict[str, Any]:
         "teacher_user_id": group.teacher_user_id,
         "capacity": group.capacity,
         "time_zone": group.time_zone,
+        "meeting_url": group.meeting_url,
         "status": group.status,
     }
 
@@ -108,6 +109,7 @@ async def create_group(rt: Runtime, ctx: AcademyContext, data: GroupCreate) -> G
             teacher_user_id=data.teacher_user_id,
             capacity=data.capacity,
             time_zone=data.time_zone,
+            meeting_url=data.meeting_url,
             status=initial_group_status(data.kind).value,
         )
     )

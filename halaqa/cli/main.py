@@ -25,6 +25,7 @@ from halaqa.db.engine import create_engine
 from halaqa.db.session import Database
 from halaqa.kit.clock import Clock, FrozenClock, SystemClock, ensure_utc
 from halaqa.kit.deps import Runtime
+from halaqa.meetings import service as meetings
 from halaqa.models import Job
 from halaqa.models.jobs import JobStatus
 from halaqa.worker import jobs
@@ -38,12 +39,14 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 academy_app = typer.Typer(help="Academies.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo academy.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Secrets kept sealed in the database.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Follow-up jobs: what is waiting, what failed.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(academy_app, name="academy")
 app.add_typer(user_app, name="user")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(secrets_app, name="secrets")
 
 
 def _show_version(value: bool) -> None:
@@ -242,3 +245,11 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(min=1)]) -> None:
 
     job = in_transaction(work)
     console.print(f"job {job.id} ({job.kind}) queued again")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Seal every stored secret again under the current HALAQA_SECRET_KEY (keep the old one in
+    HALAQA_PREVIOUS_SECRET_KEYS until this has run)."""
+    resealed, current = in_transaction(meetings.reseal_secrets)
+    console.print(f"{resealed} secrets sealed again, {current} already current")

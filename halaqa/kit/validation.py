@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +31,28 @@ def _check_time_zone(name: str) -> str:
 
 TimeZoneName = Annotated[
     str, Field(max_length=64, examples=["Asia/Riyadh"]), AfterValidator(_check_time_zone)
+]
+
+
+def _url_check(schemes: frozenset[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            allowed = " or ".join(sorted(f"{s}://" for s in schemes))
+            raise ValueError(f"give a full address starting with {allowed}")
+        return value.rstrip("/")
+
+    return check
+
+
+# A link people open (a meeting URL, a Jitsi base), and a server Halaqa talks to (LiveKit).
+WebUrl = Annotated[
+    str, Field(max_length=1000), AfterValidator(_url_check(frozenset({"http", "https"})))
+]
+ServerUrl = Annotated[
+    str,
+    Field(max_length=500),
+    AfterValidator(_url_check(frozenset({"http", "https", "ws", "wss"}))),
 ]
 Locale = Literal["ar", "en"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -6,6 +6,7 @@ from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.jobs import Job
+from halaqa.models.meetings import MeetingConfig, SessionRoom
 from halaqa.models.scheduling import (
     AcademyHoliday,
     ClassSession,
@@ -30,12 +31,14 @@ __all__ = [
     "Guardianship",
     "Job",
     "LoginAttempt",
+    "MeetingConfig",
     "Membership",
     "MembershipRole",
     "Schedule",
     "SessionCodeCounter",
     "SessionParticipant",
     "SessionReschedule",
+    "SessionRoom",
     "SessionStatusChange",
     "TeacherAvailability",
     "User",

@@ -53,6 +53,8 @@ class Group(Timestamped, Base):
     capacity: Mapped[int | None] = mapped_column()  # None: no limit
     time_zone: Mapped[str | None] = mapped_column(String(64))  # None: the academy's
     status: Mapped[str] = mapped_column(String(20))
+    # For academies meeting by links: the group's standing meeting URL.
+    meeting_url: Mapped[str | None] = mapped_column(String(1000))
 
 
 class Enrollment(Timestamped, Base):

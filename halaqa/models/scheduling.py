@@ -110,6 +110,8 @@ class ClassSession(Timestamped, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    # For academies meeting by links: this session's own meeting URL (else its group's).
+    meeting_url: Mapped[str | None] = mapped_column(String(1000))
     homework: Mapped[str | None] = mapped_column(Text)
     makeup_of_id: Mapped[int | None] = mapped_column()
     # Set when the session is cancelled in a way that entitles its people to a make-up.

@@ -37,6 +37,7 @@ class SessionPlan:
     starts_at: datetime | None  # None: unscheduled
     duration_minutes: int
     time_zone: str | None = None
+    meeting_url: str | None = None
     description: str | None = None
     notes: str | None = None
     homework: str | None = None
@@ -137,6 +138,7 @@ async def book_session(
             duration_minutes=plan.duration_minutes,
             ends_at=ends_at,
             time_zone=plan.time_zone,
+            meeting_url=plan.meeting_url,
             title=plan.title,
             description=plan.description,
             notes=plan.notes,

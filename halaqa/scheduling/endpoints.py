@@ -72,6 +72,7 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         ends_at=session.ends_at,
         duration_minutes=session.duration_minutes,
         time_zone=view.time_zone,
+        meeting_url=session.meeting_url,
         description=session.description,
         notes=session.notes,
         homework=session.homework,

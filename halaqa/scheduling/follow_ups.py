@@ -24,6 +24,7 @@ async def queue(
     rt: Runtime, session: ClassSession, current: Status | None, target: Status
 ) -> list[Job]:
     payload = {
+        "academy_id": session.academy_id,
         "session_id": session.id,
         "from": current.value if current else None,
         "to": target.value,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
-from halaqa.kit.validation import Input, TimeZoneName
+from halaqa.kit.validation import Input, TimeZoneName, WebUrl
 from halaqa.scheduling.lifecycle import TEACHER_ABSENT, Part, Status
 
 Kind = Literal["individual", "group", "trial", "assessment"]
@@ -36,6 +36,9 @@ class SessionCreate(Input):
     local_start: LocalStart | None = Field(None, description="Or a local date and time")
     duration_minutes: Annotated[int, Field(ge=1, le=720)]
     time_zone: TimeZoneName | None = None
+    meeting_url: WebUrl | None = Field(
+        None, description="Academies meeting by links: this session's meeting URL"
+    )
     description: LongText | None = None
     notes: LongText | None = None
     homework: LongText | None = None
@@ -124,6 +127,7 @@ class SessionOut(BaseModel):
     ends_at: dt.datetime | None
     duration_minutes: int
     time_zone: str = Field(description="The zone the session is shown and scheduled in")
+    meeting_url: str | None
     description: str | None
     notes: str | None
     homework: str | None

@@ -88,9 +88,10 @@ def _settings(ctx: AcademyContext) -> AcademySettings:
     return effective_settings(ctx.academy.settings)
 
 
-async def _view(
+async def view_of(
     rt: Runtime, ctx: AcademyContext, session: ClassSession, group: Group | None = None
 ) -> SessionView:
+    """The session with its people, facts and zone, whoever is looking (no visibility check)."""
     participants = list(
         await SessionRepository(rt.session, ctx.academy.id).participants(session.id)
     )
@@ -108,7 +109,7 @@ async def get_session(rt: Runtime, ctx: AcademyContext, session_id: int) -> Sess
     """The session if the viewer takes part in it (or is staff); otherwise 404, as if absent."""
     session = await SessionRepository(rt.session, ctx.academy.id).get(session_id)
     if session is not None:
-        view = await _view(rt, ctx, session)
+        view = await view_of(rt, ctx, session)
         if _may_see(await viewer_of(rt, ctx), view):
             return view
     raise NotFound(f"no session {session_id} in this academy")
@@ -183,11 +184,12 @@ async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) 
         starts_at=_start_of(data, zone, rt.clock.now()),
         duration_minutes=data.duration_minutes,
         time_zone=data.time_zone,
+        meeting_url=data.meeting_url,
         description=data.description,
         notes=data.notes,
         homework=data.homework,
     )
-    return await _view(rt, ctx, await book_session(rt, ctx, plan), group)
+    return await view_of(rt, ctx, await book_session(rt, ctx, plan), group)
 
 
 async def require_scheduler_for(rt: Runtime, ctx: AcademyContext, teacher_id: int) -> None:
@@ -316,7 +318,7 @@ async def cancel_session(
         entity_id=session.id,
         after={"reason": data.reason, "late": late, "by": by, "makeup_owed": owed},
     )
-    return await _view(rt, ctx, session)
+    return await view_of(rt, ctx, session)
 
 
 ACTIONS = {"start": Status.ONGOING, "complete": Status.COMPLETED, "mark_absent": Status.ABSENT}
@@ -338,7 +340,7 @@ async def act(
             details={"allowed": allowed.actions},
         )
     await transition(rt, view.session, ACTIONS[action], by, ctx.actor, reason=reason)
-    return await _view(rt, ctx, view.session)
+    return await view_of(rt, ctx, view.session)
 
 
 # --- listing ---------------------------------------------------------------------------------
@@ -451,7 +453,7 @@ async def create_makeup(
         raise Conflict(
             "a make-up for this session was planned a moment ago", code="makeup_exists"
         ) from None
-    return await _view(rt, ctx, session)
+    return await view_of(rt, ctx, session)
 
 
 async def owed_makeups(
@@ -559,4 +561,4 @@ async def reschedule_session(
             "reason": data.reason,
         },
     )
-    return await _view(rt, ctx, session)
+    return await view_of(rt, ctx, session)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from halaqa import handlers  # noqa: F401 (registers every job handler and follow-up)
 from halaqa.academies.service import purge_expired_auth
 from halaqa.bookings.service import expire_bookings
 from halaqa.config import Settings

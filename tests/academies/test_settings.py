@@ -33,6 +33,7 @@ DESIGN_DEFAULTS = {
     "blocked_weekdays": (),
     "booking_expiry_hours": 48,
     "booking_min_notice_hours": 2,
+    "parents_may_observe": False,
     "session_break_minutes": 0,
     "code_prefix_individual": "IN",
     "code_prefix_group": "GR",
@@ -94,6 +95,7 @@ def test_every_setting_is_covered_by_the_tables() -> None:
         "schedule_horizon_days",
         "blocked_weekdays",
         "booking_expiry_hours",
+        "parents_may_observe",
     }
 
 

@@ -434,6 +434,17 @@ async def fresh_holiday(api: Api, side: Side) -> Values:
     return {"holiday_id": await new_holiday(api, side.slug, side.owner, "fresh")}
 
 
+async def fresh_joinable_session(api: Api, side: Side) -> Values:
+    """A session at its start, in an academy meeting by Jitsi links, so joining it succeeds."""
+    response = await api.client.put(
+        f"/api/v1/academies/{side.slug}/meeting-provider",
+        json={"provider": "link", "jitsi_base_url": "https://meet.example.org"},
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    return await fresh_startable_session(api, side)
+
+
 async def fresh_startable_session(api: Api, side: Side) -> Values:
     """A scheduled session with the clock at its start, inside the teacher's join window."""
     starts_at = slot(api, side)
@@ -760,6 +771,15 @@ ROUTES: list[Route] = [
         people_only=TEACHER,
     ),
     Route("GET", f"{PREFIX}/holidays", ALL, 200, OK_NO_ID),
+    Route("GET", f"{PREFIX}/meeting-provider", ADMIN, 200, OK_NO_ID),
+    Route(
+        "PUT",
+        f"{PREFIX}/meeting-provider",
+        ADMIN,
+        200,
+        OK_NO_ID,
+        body=lambda _: {"provider": "link", "jitsi_base_url": "https://meet.example.org"},
+    ),
     Route(
         "POST",
         f"{PREFIX}/holidays",
@@ -899,6 +919,20 @@ ROUTES: list[Route] = [
         fresh=fresh_booking,
         people_only=NOT_STAFF,
         refusals={("teacher", False): NOT_ALLOWED},
+    ),
+    # Join answers every member with the lifecycle's decision: the session's people and staff
+    # get in; a parent only when the academy allows it; an API key joins nobody.
+    Route(
+        "POST",
+        f"{SESSION}/join",
+        ALL,
+        200,
+        MISSING,
+        fresh=fresh_joinable_session,
+        refusals={
+            ("parent", False): (403, "not_a_participant"),
+            **{(role, True): (403, "not_a_participant") for role in ROLES},
+        },
     ),
 ]
 

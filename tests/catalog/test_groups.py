@@ -54,6 +54,7 @@ async def test_create_each_kind(api: Api, kind: str, status: str, next_statuses:
         teacher_user_id=s.teacher.id,
         capacity=12,
         time_zone="Africa/Cairo",
+        meeting_url="https://meet.example.org/hifz/",
     )
     created = ok(response, 201)
     group_id = created.pop("id")
@@ -65,6 +66,7 @@ async def test_create_each_kind(api: Api, kind: str, status: str, next_statuses:
         "capacity": 12,
         "enrolled": 0,
         "time_zone": "Africa/Cairo",
+        "meeting_url": "https://meet.example.org/hifz",
         "status": status,
         "enrolment_open": status == "active",
         "next_statuses": next_statuses,
@@ -87,6 +89,7 @@ async def test_create_each_kind(api: Api, kind: str, status: str, next_statuses:
         "teacher_user_id": s.teacher.id,
         "capacity": 12,
         "time_zone": "Africa/Cairo",
+        "meeting_url": "https://meet.example.org/hifz",
         "status": status,
     }
 
@@ -95,6 +98,18 @@ async def test_optional_fields_default_to_none(api: Api) -> None:
     s = await school(api)
     created = await new_group(api, s.admin, s.teacher)
     assert (created["description"], created["capacity"], created["time_zone"]) == (None, None, None)
+    assert created["meeting_url"] is None
+
+
+@pytest.mark.parametrize(
+    "url", ["meet.example.org/x", "ftp://meet.example.org", "javascript:alert(1)", "https://"]
+)
+async def test_a_meeting_url_must_be_a_web_address(api: Api, url: str) -> None:
+    s = await school(api)
+    response = await post_group(
+        api, s.admin, kind="circle", name="C", teacher_user_id=s.teacher.id, meeting_url=url
+    )
+    assert error_fields(response) == {"meeting_url"}
 
 
 async def test_a_staff_api_key_creates_groups(api: Api) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from halaqa.kit.deps import Runtime
-from halaqa.models import Job
+from halaqa.models import ClassSession, Job
 from halaqa.scheduling import follow_ups
 from halaqa.scheduling.lifecycle import Status
 from halaqa.worker import jobs
@@ -44,6 +44,13 @@ async def queued(api: Api) -> list[tuple[str, dict[str, Any]]]:
         return [(job.kind, job.payload) for job in rows]
 
 
+async def made_academy_id(api: Api, session_id: int) -> int:
+    async with api.database.transaction() as session:
+        found = await session.get(ClassSession, session_id)
+        assert found is not None
+        return found.academy_id
+
+
 async def test_a_status_change_queues_what_was_asked_for_it(api: Api, app: FastAPI) -> None:
     s = await school(api, students=1)
     body = {
@@ -58,7 +65,12 @@ async def test_a_status_change_queues_what_was_asked_for_it(api: Api, app: FastA
     assert await queued(api) == []  # nobody asked about scheduled sessions
     path = f"{SESSIONS}/{made['id']}/cancel"
     ok(await api.client.post(path, json={"reason": "ill"}, headers=s.admin.headers))
-    expected = {"session_id": made["id"], "from": "scheduled", "to": "cancelled"}
+    expected = {
+        "academy_id": await made_academy_id(api, made["id"]),
+        "session_id": made["id"],
+        "from": "scheduled",
+        "to": "cancelled",
+    }
     assert await queued(api) == [(KIND, expected)]
     # A refused change writes nothing, jobs included.
     again = await api.client.post(path, json={"reason": "ill"}, headers=s.admin.headers)

@@ -1,0 +1,6 @@
+"""Every module that registers job handlers and follow-ups, imported by whatever can change a
+session or run jobs (the app, the worker, the command line), so they all know every kind."""
+
+from halaqa.meetings import jobs as meetings_jobs
+
+__all__ = ["meetings_jobs"]

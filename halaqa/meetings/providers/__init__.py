@@ -1,0 +1,1 @@
+"""Meeting providers behind one interface (base.MeetingProvider)."""

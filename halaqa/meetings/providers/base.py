@@ -1,0 +1,89 @@
+"""The one interface every meeting provider offers, and the values that cross it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class ProviderError(Exception):
+    """The provider could not do it (unreachable, refused); the message says why, for people."""
+
+
+class InvalidWebhook(Exception):
+    """A webhook that does not verify: wrong signature, key, hash, expired or malformed."""
+
+
+class Access(StrEnum):
+    """What a person may do in the room, by how they take part."""
+
+    TEACHER = "teacher"  # publish everything, room admin, may record
+    STUDENT = "student"  # camera, microphone, data; screen only when the teacher allows
+    OBSERVER = "observer"  # staff, or a parent the academy lets in: hidden, watch only
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    name: str
+    max_participants: int
+    empty_timeout_seconds: int
+    departure_timeout_seconds: int
+    metadata: str
+
+
+@dataclass(frozen=True)
+class OpenedRoom:
+    name: str
+    sid: str | None = None
+    join_url: str | None = None
+
+
+@dataclass(frozen=True)
+class JoinGrant:
+    room_name: str
+    identity: str  # stable per user
+    display_name: str
+    metadata: str
+    access: Access
+    expires_at: datetime
+    now: datetime
+    may_share_screen: bool = False
+    join_url: str | None = None  # link providers: where the meeting is
+
+
+@dataclass(frozen=True)
+class JoinCredentials:
+    provider: str
+    expires_at: datetime
+    server_url: str | None = None
+    token: str | None = None
+    join_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomParticipant:
+    sid: str
+    identity: str
+    name: str
+    joined_at: datetime | None
+    kind: str
+
+
+class MeetingProvider(Protocol):
+    name: str
+
+    async def create_room(self, spec: RoomSpec) -> OpenedRoom: ...
+
+    async def close_room(self, room_name: str) -> None: ...
+
+    def join_credentials(self, grant: JoinGrant) -> JoinCredentials: ...
+
+    async def list_participants(self, room_name: str) -> list[RoomParticipant]: ...
+
+    def verify_webhook(self, body: str, authorization: str | None) -> object: ...
+
+    async def start_recording(self, room_name: str, file_path: str) -> str: ...
+
+    async def stop_recording(self, recording_id: str) -> None: ...

@@ -1,0 +1,142 @@
+"""LiveKit, through the official `livekit-api` SDK (Twirp to the server, HS256 access tokens)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from livekit import api
+
+from halaqa.meetings.providers.base import (
+    Access,
+    InvalidWebhook,
+    JoinCredentials,
+    JoinGrant,
+    OpenedRoom,
+    ProviderError,
+    RoomParticipant,
+    RoomSpec,
+)
+
+# Participants that are not people: recorders and agents never count as attendance.
+NOT_PEOPLE = frozenset({api.ParticipantInfo.Kind.EGRESS, api.ParticipantInfo.Kind.AGENT})
+
+
+class LiveKitProvider:
+    name = "livekit"
+
+    def __init__(self, url: str, api_key: str, api_secret: str) -> None:
+        self.url, self.api_key, self._secret = url, api_key, api_secret
+
+    @asynccontextmanager
+    async def _api(self) -> AsyncIterator[api.LiveKitAPI]:
+        try:
+            async with api.LiveKitAPI(self.url, self.api_key, self._secret) as client:
+                yield client
+        except api.TwirpError as error:
+            raise ProviderError(f"LiveKit refused: {error.code} {error.message}") from error
+        except OSError as error:
+            raise ProviderError(f"LiveKit at {self.url} is unreachable: {error}") from error
+
+    async def create_room(self, spec: RoomSpec) -> OpenedRoom:
+        async with self._api() as client:
+            room = await client.room.create_room(
+                api.CreateRoomRequest(
+                    name=spec.name,
+                    max_participants=spec.max_participants,
+                    empty_timeout=spec.empty_timeout_seconds,
+                    departure_timeout=spec.departure_timeout_seconds,
+                    metadata=spec.metadata,
+                )
+            )
+        return OpenedRoom(name=room.name, sid=room.sid)
+
+    async def close_room(self, room_name: str) -> None:
+        try:
+            async with self._api() as client:
+                await client.room.delete_room(api.DeleteRoomRequest(room=room_name))
+        except ProviderError as error:
+            cause = error.__cause__
+            if isinstance(cause, api.TwirpError) and cause.code == "not_found":
+                return  # already gone: closing is idempotent
+            raise
+
+    def join_credentials(self, grant: JoinGrant) -> JoinCredentials:
+        token = (
+            api.AccessToken(self.api_key, self._secret)
+            .with_identity(grant.identity)
+            .with_name(grant.display_name)
+            .with_metadata(grant.metadata)
+            .with_grants(_grants(grant))
+            .with_ttl(grant.expires_at - grant.now)
+            .to_jwt()
+        )
+        return JoinCredentials(
+            provider=self.name, expires_at=grant.expires_at, server_url=self.url, token=token
+        )
+
+    async def list_participants(self, room_name: str) -> list[RoomParticipant]:
+        async with self._api() as client:
+            found = await client.room.list_participants(api.ListParticipantsRequest(room=room_name))
+        return [
+            RoomParticipant(
+                sid=p.sid,
+                identity=p.identity,
+                name=p.name,
+                joined_at=datetime.fromtimestamp(p.joined_at_ms / 1000, UTC)
+                if p.joined_at_ms
+                else None,
+                kind=api.ParticipantInfo.Kind.Name(p.kind),
+            )
+            for p in found.participants
+            if p.kind not in NOT_PEOPLE
+        ]
+
+    def verify_webhook(self, body: str, authorization: str | None) -> api.WebhookEvent:
+        receiver = api.WebhookReceiver(api.TokenVerifier(self.api_key, self._secret))
+        try:
+            return receiver.receive(body, authorization or "")
+        except Exception as error:  # the SDK raises jwt errors and plain Exceptions alike
+            raise InvalidWebhook(str(error) or type(error).__name__) from error
+
+    async def start_recording(self, room_name: str, file_path: str) -> str:
+        async with self._api() as client:
+            info = await client.egress.start_room_composite_egress(
+                api.RoomCompositeEgressRequest(
+                    room_name=room_name,
+                    file_outputs=[api.EncodedFileOutput(filepath=file_path)],
+                )
+            )
+        return info.egress_id
+
+    async def stop_recording(self, recording_id: str) -> None:
+        async with self._api() as client:
+            await client.egress.stop_egress(api.StopEgressRequest(egress_id=recording_id))
+
+
+def _grants(grant: JoinGrant) -> api.VideoGrants:
+    if grant.access is Access.TEACHER:
+        return api.VideoGrants(
+            room_join=True, room=grant.room_name, room_admin=True, room_record=True
+        )
+    if grant.access is Access.STUDENT:
+        sources = ["camera", "microphone"]
+        if grant.may_share_screen:
+            sources += ["screen_share", "screen_share_audio"]
+        return api.VideoGrants(
+            room_join=True,
+            room=grant.room_name,
+            can_publish=True,
+            can_publish_sources=sources,
+            can_publish_data=True,
+            can_subscribe=True,
+        )
+    return api.VideoGrants(
+        room_join=True,
+        room=grant.room_name,
+        hidden=True,
+        can_publish=False,
+        can_publish_data=False,
+        can_subscribe=True,
+    )

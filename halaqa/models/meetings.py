@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from halaqa.db.base import Base, Timestamped
+from halaqa.db.types import BigIntPK
+
+PROVIDERS = ("livekit", "link")
+ROOM_STATUSES = ("pending", "open", "failed", "closed")
+
+
+class MeetingConfig(Timestamped, Base):
+    """How an academy's classes meet: its LiveKit server, or meeting links (a Jitsi base from
+    which room URLs are made, or URLs set per group or session). The LiveKit API secret is kept
+    sealed (kit.crypto) and never leaves the server."""
+
+    __tablename__ = "meeting_configs"
+    __table_args__ = (
+        CheckConstraint("provider IN ('livekit', 'link')", name="known_provider"),
+        CheckConstraint(
+            "provider <> 'livekit' OR (livekit_url IS NOT NULL AND livekit_api_key IS NOT NULL "
+            "AND livekit_api_secret_sealed IS NOT NULL)",
+            name="livekit_complete",
+        ),
+    )
+
+    academy_id: Mapped[int] = mapped_column(
+        ForeignKey("academies.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    livekit_url: Mapped[str | None] = mapped_column(String(500))
+    livekit_api_key: Mapped[str | None] = mapped_column(String(200))
+    livekit_api_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    jitsi_base_url: Mapped[str | None] = mapped_column(String(500))
+    updated_by_user_id: Mapped[int | None] = mapped_column()
+
+
+class SessionRoom(Timestamped, Base):
+    """A session's meeting room. Rooms are mapped back to sessions through `room_name` (unique,
+    unguessable), never by parsing it."""
+
+    __tablename__ = "session_rooms"
+    __table_args__ = (
+        CheckConstraint("provider IN ('livekit', 'link')", name="known_provider"),
+        CheckConstraint("status IN ('pending', 'open', 'failed', 'closed')", name="known_status"),
+        ForeignKeyConstraint(
+            ["academy_id", "session_id"],
+            ["class_sessions.academy_id", "class_sessions.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("room_name"),
+        Index("ix_session_rooms_academy_status", "academy_id", "status"),
+    )
+
+    session_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    academy_id: Mapped[int] = mapped_column()
+    provider: Mapped[str] = mapped_column(String(20))
+    room_name: Mapped[str] = mapped_column(String(100))
+    room_sid: Mapped[str | None] = mapped_column(String(100))
+    join_url: Mapped[str | None] = mapped_column(String(1000))  # link provider
+    status: Mapped[str] = mapped_column(String(20))
+    # Why the room is not open (shown on the session), and how often it was tried.
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    students_may_share_screen: Mapped[bool] = mapped_column(default=False)
+    opened_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
