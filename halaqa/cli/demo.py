@@ -16,6 +16,8 @@ from halaqa.catalog import service as catalog
 from halaqa.catalog.lifecycle import GroupStatus
 from halaqa.catalog.schemas import EnrollmentCreate, GroupCreate
 from halaqa.kit.deps import Runtime
+from halaqa.meetings import service as meetings
+from halaqa.meetings.schemas import MeetingConfigIn
 from halaqa.schedules import service as schedules
 from halaqa.schedules.schemas import ScheduleCreate, Slot
 from halaqa.scheduling import service as scheduling
@@ -211,6 +213,10 @@ async def load_demo(rt: Runtime) -> bool:
             await service.link_guardian(
                 rt, ctx, GuardianshipCreate(parent_user_id=ids[parent], student_user_id=ids[child])
             )
+    # Joining works out of the box with public Jitsi rooms; an admin may switch to LiveKit.
+    await meetings.set_config(
+        rt, ctx, MeetingConfigIn(provider="link", jitsi_base_url="https://meet.jit.si")
+    )
     await _load_classes(rt, ctx, ids)
     return True
 
