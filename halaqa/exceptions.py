@@ -63,3 +63,13 @@ class Unavailable(AppError):
 
     status_code = 503
     code = "unavailable"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "body_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"

@@ -28,6 +28,7 @@ from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
 from halaqa.meetings.endpoints import router as meetings_router
+from halaqa.meetings.endpoints import webhooks_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         makeups_router,
         schedules_router,
         meetings_router,
+        webhooks_router,
         teachers_router,
         bookings_router,
     ):

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from halaqa.academies.auth import AcademyContext, require_roles
 from halaqa.academies.roles import Role
+from halaqa.exceptions import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from halaqa.kit.deps import CurrentRuntime
-from halaqa.meetings import service
+from halaqa.meetings import service, webhooks
 from halaqa.meetings.schemas import JoinOut, MeetingConfigIn, MeetingConfigOut
 from halaqa.models import MeetingConfig
 
 router = APIRouter(prefix="/api/v1/academies/{slug}", tags=["meetings"])
+webhooks_router = APIRouter(prefix="/api/v1/webhooks", tags=["meetings"])
+MAX_WEBHOOK_BYTES = 64 * 1024  # LiveKit's events are a few kB
+WEBHOOK_TYPES = {"application/webhook+json", "application/json"}
 
 AnyMember = Annotated[AcademyContext, Depends(require_roles())]
 Admin = Annotated[AcademyContext, Depends(require_roles(Role.ADMIN))]
@@ -72,3 +76,23 @@ async def join_session(session_id: SessionId, ctx: AnyMember, rt: CurrentRuntime
         token=credentials.token,
         join_url=credentials.join_url,
     )
+
+
+@webhooks_router.post(
+    "/livekit",
+    summary="LiveKit's webhooks: verified, kept once, processed afterwards",
+    responses={401: {"description": "The signature does not verify; nothing is kept"}},
+)
+async def livekit_webhook(request: Request, rt: CurrentRuntime) -> dict[str, bool]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in WEBHOOK_TYPES:
+        raise UnsupportedMediaType("send the event as application/webhook+json")
+    raw = await request.body()
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge(f"a webhook may be at most {MAX_WEBHOOK_BYTES} bytes")
+    try:
+        body = raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("the body is not UTF-8 text") from None
+    stored = await webhooks.receive_livekit(rt, body, request.headers.get("authorization"))
+    return {"stored": stored}

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.academies.repository import TenantRepository
-from halaqa.models import MeetingConfig, SessionRoom
+from halaqa.models import MeetingConfig, MeetingEvent, SessionRoom
 
 
 class MeetingRepository(TenantRepository):
@@ -42,3 +44,40 @@ async def sealed_configs(session: AsyncSession) -> Sequence[MeetingConfig]:
         select(MeetingConfig).where(MeetingConfig.livekit_api_secret_sealed.is_not(None))
     )
     return result.all()
+
+
+async def configs_with_key(session: AsyncSession, api_key: str) -> Sequence[MeetingConfig]:
+    """The academies whose LiveKit uses this API key (a webhook names its key, not its academy)."""
+    result = await session.scalars(
+        select(MeetingConfig).where(
+            MeetingConfig.provider == "livekit", MeetingConfig.livekit_api_key == api_key
+        )
+    )
+    return result.all()
+
+
+async def add_event(session: AsyncSession, event: MeetingEvent) -> int | None:
+    """Stores the event unless one with its id is stored already; its row id, or None."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = {c.key: getattr(event, c.key) for c in MeetingEvent.__table__.columns if c.key != "id"}
+    row_id = await session.scalar(
+        insert(MeetingEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        .returning(MeetingEvent.id)
+    )
+    return None if row_id is None else int(row_id)
+
+
+async def event(session: AsyncSession, row_id: int) -> MeetingEvent | None:
+    return await session.get(MeetingEvent, row_id)
+
+
+async def room_named(session: AsyncSession, academy_id: int, name: str) -> SessionRoom | None:
+    result = await session.scalars(
+        select(SessionRoom).where(
+            SessionRoom.academy_id == academy_id, SessionRoom.room_name == name
+        )
+    )
+    return result.one_or_none()

@@ -76,3 +76,29 @@ class SessionRoom(Timestamped, Base):
     students_may_share_screen: Mapped[bool] = mapped_column(default=False)
     opened_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class MeetingEvent(Base):
+    """A verified webhook from a meeting provider, kept raw and once (unique on its id), then
+    processed by a job; events for rooms Halaqa does not know are kept and reported."""
+
+    __tablename__ = "meeting_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id"),
+        CheckConstraint(
+            "status IN ('received', 'processed', 'ignored', 'unknown_room')", name="known_status"
+        ),
+        Index("ix_meeting_events_room", "room_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(50))
+    room_name: Mapped[str | None] = mapped_column(String(200))
+    academy_id: Mapped[int | None] = mapped_column(ForeignKey("academies.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)  # exactly as received
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column()

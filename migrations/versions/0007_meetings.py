@@ -1,8 +1,8 @@
-"""meetings: per-academy provider configuration, session rooms, meeting URLs
+"""meetings: per-academy provider configuration, session rooms, meeting URLs, webhook events
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-22 04:46:03.050209
+Create Date: 2026-11-22 05:03:19.186496
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,41 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("academy_id", name=op.f("pk_meeting_configs")),
     )
+    op.create_table(
+        "meeting_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("provider", sa.String(length=20), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("event", sa.String(length=50), nullable=False),
+        sa.Column("room_name", sa.String(length=200), nullable=True),
+        sa.Column(
+            "academy_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "session_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('received', 'processed', 'ignored', 'unknown_room')",
+            name=op.f("ck_meeting_events_known_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["academy_id"],
+            ["academies.id"],
+            name=op.f("fk_meeting_events_academy_id_academies"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_events")),
+        sa.UniqueConstraint(
+            "provider", "event_id", name=op.f("uq_meeting_events_provider_event_id")
+        ),
+    )
+    with op.batch_alter_table("meeting_events", schema=None) as batch_op:
+        batch_op.create_index("ix_meeting_events_room", ["room_name", "id"], unique=False)
+
     op.create_table(
         "session_rooms",
         sa.Column(
@@ -108,4 +143,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_session_rooms_academy_status")
 
     op.drop_table("session_rooms")
+    with op.batch_alter_table("meeting_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_meeting_events_room")
+
+    op.drop_table("meeting_events")
     op.drop_table("meeting_configs")
