@@ -56,8 +56,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found (also: an academy you do not belong to)"),
         (409, "Conflicts with the current state"),
         (413, "Request body too large"),
+        (415, "The body is not of a media type this operation accepts"),
         (422, "A field is missing or invalid; details name each field"),
         (429, "Too many attempts"),
+        (503, "A service Halaqa depends on (the meeting server) cannot answer now; try again"),
     )
 }
 
