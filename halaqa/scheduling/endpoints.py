@@ -25,6 +25,7 @@ from halaqa.scheduling.schemas import (
     OwedMakeupOut,
     PersonPart,
     RescheduleRequest,
+    RoomOut,
     SessionCreate,
     SessionOut,
     StatusChangeOut,
@@ -73,6 +74,14 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         duration_minutes=session.duration_minutes,
         time_zone=view.time_zone,
         meeting_url=session.meeting_url,
+        room=None
+        if view.room is None
+        else RoomOut(
+            provider=view.room.provider,
+            status=view.room.status,
+            error=view.room.error,
+            attempts=view.room.attempts,
+        ),
         description=session.description,
         notes=session.notes,
         homework=session.homework,

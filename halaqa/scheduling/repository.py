@@ -18,6 +18,7 @@ from halaqa.models import (
     SessionCodeCounter,
     SessionParticipant,
     SessionReschedule,
+    SessionRoom,
     SessionStatusChange,
 )
 from halaqa.models.scheduling import NO_OVERLAP_CONSTRAINT
@@ -195,6 +196,18 @@ class SessionRepository:
         for participant in result:
             found.setdefault(participant.session_id, []).append(participant)
         return found
+
+    async def rooms_of(self, session_ids: Sequence[int]) -> dict[int, SessionRoom]:
+        """The meeting rooms of these sessions (those that have one)."""
+        if not session_ids:
+            return {}
+        result = await self.session.scalars(
+            select(SessionRoom).where(
+                SessionRoom.academy_id == self.academy_id,
+                SessionRoom.session_id.in_(session_ids),
+            )
+        )
+        return {room.session_id: room for room in result}
 
     async def add_participants(self, participants: Sequence[SessionParticipant]) -> None:
         self.session.add_all(participants)

@@ -111,6 +111,13 @@ class StatusDisplayOut(BaseModel):
     actions: list[str]
 
 
+class RoomOut(BaseModel):
+    provider: str
+    status: Literal["pending", "open", "failed", "closed"]
+    error: str | None = Field(description="Why the room is not open, when it failed")
+    attempts: int
+
+
 class SessionOut(BaseModel):
     id: int
     code: str
@@ -128,6 +135,7 @@ class SessionOut(BaseModel):
     duration_minutes: int
     time_zone: str = Field(description="The zone the session is shown and scheduled in")
     meeting_url: str | None
+    room: RoomOut | None = Field(description="Its meeting room, once one was opened or tried")
     description: str | None
     notes: str | None
     homework: str | None

@@ -21,6 +21,7 @@ from halaqa.models import (
     Group,
     SessionParticipant,
     SessionReschedule,
+    SessionRoom,
     SessionStatusChange,
 )
 from halaqa.scheduling import follow_ups, lifecycle
@@ -60,6 +61,7 @@ class SessionView:
     participants: list[SessionParticipant]
     facts: SessionFacts
     time_zone: str
+    room: SessionRoom | None = None  # its meeting room, once one was opened or tried
 
 
 async def viewer_of(rt: Runtime, ctx: AcademyContext) -> Viewer:
@@ -98,7 +100,10 @@ async def view_of(
     if group is None and session.group_id is not None:
         group = await GroupRepository(rt.session, ctx.academy.id).get(_ALL_GROUPS, session.group_id)
     zone = session.time_zone or (group.time_zone if group else None) or ctx.academy.time_zone
-    return SessionView(session, participants, _facts(session, participants), zone)
+    rooms = await SessionRepository(rt.session, ctx.academy.id).rooms_of([session.id])
+    return SessionView(
+        session, participants, _facts(session, participants), zone, rooms.get(session.id)
+    )
 
 
 def _may_see(viewer: Viewer, view: SessionView) -> bool:
@@ -392,6 +397,7 @@ async def _views(
     participants = await SessionRepository(rt.session, ctx.academy.id).participants_of(
         [s.id for s in rows]
     )
+    rooms = await SessionRepository(rt.session, ctx.academy.id).rooms_of([s.id for s in rows])
     groups = GroupRepository(rt.session, ctx.academy.id)
     zones: dict[int, str | None] = {}
     for group_id in {s.group_id for s in rows if s.group_id is not None}:
@@ -402,7 +408,8 @@ async def _views(
         people = participants.get(session.id, [])
         group_zone = zones.get(session.group_id) if session.group_id else None
         zone = session.time_zone or group_zone or ctx.academy.time_zone
-        views.append(SessionView(session, people, _facts(session, people), zone))
+        facts = _facts(session, people)
+        views.append(SessionView(session, people, facts, zone, rooms.get(session.id)))
     return views
 
 

@@ -144,10 +144,20 @@ async def test_a_room_that_fails_to_open_says_why_and_is_tried_again(
     assert (failed.status, failed.attempts) == ("failed", 1)
     assert failed.error is not None
     assert "unavailable" in failed.error
+    # The session says why it has no room yet, to everyone who sees it.
+    shown = ok(await api.client.get(f"{SESSIONS}/{made['id']}", headers=s.teacher.headers))
+    assert shown["room"] == {
+        "provider": "livekit",
+        "status": "failed",
+        "error": failed.error,
+        "attempts": 1,
+    }
     clock.advance(timedelta(seconds=10))  # the retry is due
     await tick(app)
     opened = await room_of(api, made["id"])
     assert (opened.status, opened.error, opened.attempts) == ("open", None, 2)
+    listed = ok(await api.client.get(SESSIONS, headers=s.admin.headers))["items"]
+    assert [item["room"]["status"] for item in listed] == ["open"]
     assert livekit.room(opened.room_name) is not None
 
 
