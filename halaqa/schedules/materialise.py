@@ -11,6 +11,7 @@ from halaqa.academies.settings import effective_settings
 from halaqa.exceptions import AppError
 from halaqa.kit.deps import Runtime
 from halaqa.models import Academy, Schedule
+from halaqa.schedules.lifecycle import ScheduleStatus, stop
 from halaqa.schedules.planning import (
     Planned,
     advance,
@@ -35,7 +36,7 @@ async def extend(rt: Runtime, academy: Academy, schedule: Schedule) -> int:
     settings = effective_settings(academy.settings)
     subject = await subject_of(rt, ctx, schedule)
     if subject is None:
-        schedule.status, schedule.materialise_due_on = "ended", None
+        stop(schedule, ScheduleStatus.ENDED)
         return 0
     through = local_today(rt.clock.now(), schedule.time_zone) + timedelta(
         days=settings.schedule_horizon_days

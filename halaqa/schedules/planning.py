@@ -17,6 +17,7 @@ from halaqa.catalog.repository import Viewer as CatalogViewer
 from halaqa.exceptions import Conflict, InvalidInput
 from halaqa.kit.deps import Runtime
 from halaqa.models import Group, Schedule
+from halaqa.schedules.lifecycle import ScheduleStatus, stop
 from halaqa.schedules.repository import HolidayRepository
 from halaqa.schedules.schemas import (
     ScheduleCreate,
@@ -266,8 +267,7 @@ def advance(schedule: Schedule, planned: Planned, through: date, horizon: int) -
     """Records how far the schedule is booked and when the worker should extend it again."""
     schedule.materialised_through = through
     if planned.ended:
-        schedule.status = "ended"
-        schedule.materialise_due_on = None
+        stop(schedule, ScheduleStatus.ENDED)
     else:
         schedule.materialise_due_on = through - timedelta(days=horizon) + EXTEND_EVERY
 

@@ -14,6 +14,7 @@ from halaqa.academies.settings import effective_settings
 from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from halaqa.kit.deps import Runtime
 from halaqa.models import Schedule
+from halaqa.schedules.lifecycle import ScheduleStatus, stop
 from halaqa.schedules.planning import (
     Planned,
     advance,
@@ -179,7 +180,7 @@ async def _editable(rt: Runtime, ctx: AcademyContext, schedule_id: int) -> Sched
     if not ctx.roles & STAFF and ctx.user_id != schedule.teacher_user_id:
         raise Forbidden("only the schedule's teacher or staff change it", code="not_allowed")
     # An ended schedule is fully booked, not over: its sessions still ahead may change.
-    if schedule.status == "cancelled":
+    if schedule.status == ScheduleStatus.CANCELLED:
         raise Conflict("this schedule is cancelled", code="schedule_not_active")
     return schedule
 
@@ -208,11 +209,10 @@ async def _take_off(
 def _end_before(schedule: Schedule, from_date: date, ctx: AcademyContext) -> None:
     """The series stops the day before `from_date`: cancelled if nothing of it is left."""
     if from_date <= schedule.starts_on:
-        schedule.status = "cancelled"
+        stop(schedule, ScheduleStatus.CANCELLED)
     else:
         schedule.until = from_date - timedelta(days=1)
-        schedule.status = "ended"
-    schedule.materialise_due_on = None
+        stop(schedule, ScheduleStatus.ENDED)
     schedule.updated_by_user_id = ctx.user_id
 
 
