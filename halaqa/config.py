@@ -31,6 +31,11 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"  # one readable line per record
+    JSON = "json"  # one JSON object per line, for log collectors
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HALAQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -57,6 +62,13 @@ class Settings(BaseSettings):
     worker_mode: WorkerMode = WorkerMode.EMBEDDED
     worker_poll_seconds: float = Field(5.0, gt=0)
     log_level: LogLevel = LogLevel.INFO
+    log_format: LogFormat = LogFormat.TEXT
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="When set, GET /metrics asks for `Authorization: Bearer <token>`; "
+        "open otherwise.",
+    )
 
     token_ttl_hours: int = Field(24 * 14, gt=0, description="Lifetime of a login token.")
     invitation_ttl_hours: int = Field(24 * 7, gt=0)
@@ -64,6 +76,17 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(20, gt=0)
     login_failure_window_minutes: int = Field(15, gt=0)
     max_body_bytes: int = Field(1_000_000, gt=0)
+    webhook_answer_ms: int = Field(
+        50,
+        gt=0,
+        description="How long a webhook waits for the database before it is kept on local disk "
+        "instead (and moved into the database later), so LiveKit's per-room queue never waits.",
+    )
+    webhook_spool_dir: Path = Field(
+        Path("var/webhook-spool"),
+        description="Where webhooks are kept while the database is slow or down; local to each "
+        "machine, emptied by its server processes.",
+    )
 
     @field_validator("database_url")
     @classmethod

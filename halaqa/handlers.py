@@ -2,6 +2,7 @@
 session or run jobs (the app, the worker, the command line), so they all know every kind."""
 
 from halaqa.meetings import jobs as meetings_jobs
+from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
 
-__all__ = ["meetings_jobs", "meetings_webhooks"]
+__all__ = ["meetings_jobs", "meetings_recordings", "meetings_webhooks"]

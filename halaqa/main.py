@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -10,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,11 +28,16 @@ from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
+from halaqa.kit.logs import configure_logging
+from halaqa.kit.metrics import CONTENT_TYPE, exposition
 from halaqa.meetings.endpoints import router as meetings_router
 from halaqa.meetings.endpoints import webhooks_router
+from halaqa.meetings.inbox import WebhookInbox
+from halaqa.meetings.webhooks import LiveKitVerifier
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
+from halaqa.worker.figures import read_figures
 from halaqa.worker.runner import Worker
 
 log = logging.getLogger("halaqa")
@@ -67,11 +73,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    # Here as well as in the command line: server processes uvicorn starts (--workers, or
+    # `uvicorn --factory`) log through Halaqa's handler too.
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(create_engine(settings.database_url), clock)
         app.state.database = database
+        app.state.livekit_verifier = LiveKitVerifier(database, settings)
+        inbox = app.state.webhook_inbox = WebhookInbox(database, settings, app.state.secret)
+        await inbox.start()
         worker_task = None
         stop = asyncio.Event()
         if settings.worker_mode is WorkerMode.EMBEDDED:
@@ -83,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await inbox.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -101,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_health(app)
+    _install_metrics(app)
     for router in (
         auth_router,
         me_router,
@@ -291,3 +305,28 @@ def _install_health(app: FastAPI) -> None:
                 f"database at migration {revision}, code expects {head}: run `halaqa db upgrade`",
             )
         return {"status": "ready", "database": database.dialect, "migration": revision}
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def _bearer_is(authorization: str | None, token: SecretStr) -> bool:
+    scheme, _, value = (authorization or "").partition(" ")
+    expected = token.get_secret_value().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), expected)
+
+
+def _install_metrics(app: FastAPI) -> None:
+    # Out of the OpenAPI schema: for Prometheus, not for API clients.
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        settings: Settings = request.app.state.settings
+        token = settings.metrics_token
+        if token is not None and not _bearer_is(request.headers.get("authorization"), token):
+            response = _error(
+                401, "not_authenticated", "/metrics needs Authorization: Bearer <metrics token>"
+            )
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        figures = await read_figures(request.app.state.database)
+        return Response(exposition(figures), media_type=CONTENT_TYPE)

@@ -76,6 +76,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key=SECRET,
         secret_key_file=tmp_path / "unused-secret",
+        webhook_spool_dir=tmp_path / "webhook-spool",
         worker_mode=WorkerMode.EXTERNAL,
     )
 

@@ -24,6 +24,7 @@ from halaqa.models import (
     Membership,
     MembershipRole,
     Schedule,
+    SessionRecording,
     TeacherAvailability,
     User,
 )
@@ -41,6 +42,7 @@ _Tenanted = TypeVar(
     AcademyHoliday,
     TeacherAvailability,
     Booking,
+    SessionRecording,
 )
 
 

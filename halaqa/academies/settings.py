@@ -56,6 +56,13 @@ class AcademySettings(BaseModel):
     parents_may_observe: bool = Field(
         False, description="Parents may watch their children's classes, hidden."
     )
+    # Recordings (LiveKit only).
+    record_sessions: bool = Field(
+        False, description="Record every class once it starts, unless the session says not to."
+    )
+    recordings_visible_to_students: bool = Field(
+        True, description="Students, and their parents, see their sessions' recordings."
+    )
     # Completion and finalisation.
     auto_complete_buffer_minutes: Minutes = Field(5, description="Auto-complete after the end.")
     overtime_cap_minutes: Minutes = Field(60, description="Longest a class may run over.")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
 from datetime import datetime
 from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from rich.table import Table
 
 from halaqa import __version__
@@ -25,12 +24,13 @@ from halaqa.db.engine import create_engine
 from halaqa.db.session import Database
 from halaqa.kit.clock import Clock, FrozenClock, SystemClock, ensure_utc
 from halaqa.kit.deps import Runtime
+from halaqa.kit.logs import configure_logging
 from halaqa.meetings import service as meetings
 from halaqa.models import Job
 from halaqa.models.jobs import JobStatus
 from halaqa.worker import jobs
 from halaqa.worker.repository import JobRepository
-from halaqa.worker.runner import Worker
+from halaqa.worker.runner import Worker, stopped_by_signals
 
 app = typer.Typer(
     help="Halaqa: live classes, attendance and session packages.", no_args_is_help=True
@@ -62,9 +62,7 @@ def main(
     ] = False,
 ) -> None:
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @app.command()
@@ -183,12 +181,26 @@ def worker(
             formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this worker's Prometheus metrics (jobs run, step durations) on this port.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address the metrics port listens on.")
+    ] = "127.0.0.1",
 ) -> None:
-    """Run the background worker (use with HALAQA_WORKER_MODE=external)."""
+    """Run the background worker (use with HALAQA_WORKER_MODE=external). SIGTERM or SIGINT stop
+    it gracefully: the job running finishes, jobs claimed but not started go back at once."""
     settings = get_settings()
     if now is not None and not once:
         errors.print("[red]error:[/red] --now goes with --once")
         raise typer.Exit(2)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr=metrics_host)
     clock: Clock = SystemClock() if now is None else FrozenClock(ensure_utc(now))
 
     async def run() -> None:
@@ -199,10 +211,8 @@ def worker(
                 console.print(await runner.tick())
                 return
             stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
-            await runner.run(stop)
+            with stopped_by_signals(stop):
+                await runner.run(stop)
         finally:
             await database.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from functools import cache
@@ -55,6 +56,11 @@ ServerUrl = Annotated[
     AfterValidator(_url_check(frozenset({"http", "https", "ws", "wss"}))),
 ]
 Locale = Literal["ar", "en"]
+# A calendar day an academy can plan for; far-off years would overflow time arithmetic.
+CalendarDate = Annotated[
+    dt.date,
+    Field(ge=dt.date(1970, 1, 1), le=dt.date(2999, 12, 31), description="YYYY-MM-DD"),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=10, max_length=200, description="10 to 200 characters")]
 

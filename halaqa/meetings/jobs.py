@@ -8,6 +8,7 @@ from typing import Any
 
 from halaqa.academies.settings import effective_settings
 from halaqa.kit.deps import Runtime
+from halaqa.meetings.recordings import stop_all
 from halaqa.meetings.service import academy_of, close_room, open_room
 from halaqa.scheduling import follow_ups
 from halaqa.scheduling.lifecycle import Status
@@ -43,6 +44,7 @@ async def close_room_job(rt: Runtime, payload: dict[str, Any]) -> None:
         if rt.clock.now() < cap:
             await enqueue(rt, CLOSE, payload, academy_id=academy.id, delay=cap - rt.clock.now())
             return
+    await stop_all(rt, academy.id, session.id)
     await close_room(rt, academy, session)
 
 

@@ -1,4 +1,4 @@
-"""All SQL for meeting configuration and session rooms."""
+"""All SQL for meeting configuration, session rooms, recordings and webhook events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.academies.repository import TenantRepository
-from halaqa.models import MeetingConfig, MeetingEvent, SessionRoom
+from halaqa.models import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
 
 
 class MeetingRepository(TenantRepository):
@@ -37,11 +37,34 @@ class MeetingRepository(TenantRepository):
         await self.session.flush()
         return room
 
+    async def recordings(self, session_id: int) -> Sequence[SessionRecording]:
+        query = self._scoped(SessionRecording).where(SessionRecording.session_id == session_id)
+        return (await self.session.scalars(query.order_by(SessionRecording.id))).all()
+
+    async def recording(self, session_id: int, recording_id: int) -> SessionRecording | None:
+        query = self._scoped(SessionRecording).where(
+            SessionRecording.session_id == session_id, SessionRecording.id == recording_id
+        )
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def recording_by_egress(self, egress_id: str) -> SessionRecording | None:
+        query = self._scoped(SessionRecording).where(SessionRecording.egress_id == egress_id)
+        return (await self.session.scalars(query.with_for_update())).one_or_none()
+
+    async def add_recording(self, recording: SessionRecording) -> SessionRecording:
+        assert recording.academy_id == self.academy_id
+        self.session.add(recording)
+        await self.session.flush()
+        return recording
+
 
 async def sealed_configs(session: AsyncSession) -> Sequence[MeetingConfig]:
     """Every academy's configuration holding a sealed secret (for re-sealing after rotation)."""
     result = await session.scalars(
-        select(MeetingConfig).where(MeetingConfig.livekit_api_secret_sealed.is_not(None))
+        select(MeetingConfig).where(
+            MeetingConfig.livekit_api_secret_sealed.is_not(None)
+            | MeetingConfig.recording_s3_secret_sealed.is_not(None)
+        )
     )
     return result.all()
 
@@ -56,18 +79,22 @@ async def configs_with_key(session: AsyncSession, api_key: str) -> Sequence[Meet
     return result.all()
 
 
-async def add_event(session: AsyncSession, event: MeetingEvent) -> int | None:
-    """Stores the event unless one with its id is stored already; its row id, or None."""
+async def add_events(session: AsyncSession, events: Sequence[MeetingEvent]) -> dict[str, int]:
+    """Stores those events not stored already (by provider and event id), in one statement;
+    the row ids of the new ones by event id."""
+    if not events:
+        return {}
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    values = {c.key: getattr(event, c.key) for c in MeetingEvent.__table__.columns if c.key != "id"}
-    row_id = await session.scalar(
+    columns = [c.key for c in MeetingEvent.__table__.columns if c.key != "id"]
+    rows = [{key: getattr(event, key) for key in columns} for event in events]
+    result = await session.execute(
         insert(MeetingEvent)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        .returning(MeetingEvent.id)
+        .returning(MeetingEvent.event_id, MeetingEvent.id)
     )
-    return None if row_id is None else int(row_id)
+    return {event_id: int(row_id) for event_id, row_id in result.all()}
 
 
 async def event(session: AsyncSession, row_id: int) -> MeetingEvent | None:

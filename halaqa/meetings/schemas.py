@@ -9,6 +9,31 @@ from pydantic import BaseModel, Field, SecretStr
 
 from halaqa.kit.validation import Input, ServerUrl, WebUrl
 
+PathPrefix = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-/]+$")]
+
+
+class RecordingStorageIn(Input):
+    """Where LiveKit's recorder (egress) writes recordings: under a path on its own disk, or in
+    an S3 bucket (any S3-compatible store) when a bucket is given."""
+
+    path_prefix: PathPrefix = Field("halaqa", description="Files go under it: prefix/academy/…")
+    s3_bucket: Annotated[str, Field(min_length=3, max_length=200)] | None = None
+    s3_region: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    s3_endpoint: ServerUrl | None = Field(None, description="For S3-compatible stores")
+    s3_access_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    s3_secret: Annotated[SecretStr, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Write-only; leave out to keep the stored one"
+    )
+
+
+class RecordingStorageOut(BaseModel):
+    path_prefix: str
+    s3_bucket: str | None
+    s3_region: str | None
+    s3_endpoint: str | None
+    s3_access_key: str | None
+    s3_secret_set: bool = Field(description="The secret itself is never shown")
+
 
 class MeetingConfigIn(Input):
     provider: Literal["livekit", "link"]
@@ -20,6 +45,9 @@ class MeetingConfigIn(Input):
     jitsi_base_url: WebUrl | None = Field(
         None, description="Meeting links: rooms are made under it, e.g. https://meet.jit.si"
     )
+    recordings: RecordingStorageIn | None = Field(
+        None, description="LiveKit: where recordings go; leave out and nothing is recorded"
+    )
 
 
 class MeetingConfigOut(BaseModel):
@@ -28,6 +56,28 @@ class MeetingConfigOut(BaseModel):
     livekit_api_key: str | None
     livekit_api_secret_set: bool = Field(description="The secret itself is never shown")
     jitsi_base_url: str | None
+    recordings: RecordingStorageOut | None
+
+
+class RecordingOut(BaseModel):
+    id: int
+    status: Literal["starting", "active", "ending", "complete", "failed", "aborted"]
+    started_by_user_id: int | None = Field(description="Null: recorded automatically")
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    location: str | None = Field(description="Where the file is, once the recording has ended")
+    duration_seconds: int | None
+    size_bytes: int | None
+    error: str | None
+
+
+class ScreenShareIn(Input):
+    students_may_share: bool
+
+
+class ScreenShareOut(BaseModel):
+    students_may_share: bool
+    updated_participants: int = Field(description="Students in the room now whose powers changed")
 
 
 class JoinOut(BaseModel):

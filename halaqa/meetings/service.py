@@ -13,6 +13,7 @@ from halaqa.academies.service import audit
 from halaqa.academies.settings import effective_settings
 from halaqa.catalog.repository import GroupRepository
 from halaqa.catalog.repository import Viewer as CatalogViewer
+from halaqa.config import Settings
 from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from halaqa.kit.crypto import SecretUnreadable
 from halaqa.kit.deps import Runtime
@@ -43,6 +44,10 @@ def _secret_context(academy_id: int) -> str:
     return f"academy:{academy_id}:livekit"
 
 
+def _s3_context(academy_id: int) -> str:
+    return f"academy:{academy_id}:recordings-s3"
+
+
 # --- configuration ---------------------------------------------------------------------------
 
 
@@ -69,7 +74,16 @@ async def set_config(rt: Runtime, ctx: AcademyContext, data: MeetingConfigIn) ->
             raise InvalidInput.field(
                 "livekit_api_secret", "give the API secret that goes with this API key"
             )
+    s3_sealed = _recording_secret(rt, ctx, config, data)
     secret_changed = sealed != config.livekit_api_secret_sealed
+    s3_secret_changed = s3_sealed != config.recording_s3_secret_sealed
+    storage = data.recordings
+    config.recording_path_prefix = storage.path_prefix if storage else None
+    config.recording_s3_bucket = storage.s3_bucket if storage else None
+    config.recording_s3_region = storage.s3_region if storage else None
+    config.recording_s3_endpoint = storage.s3_endpoint if storage else None
+    config.recording_s3_access_key = storage.s3_access_key if storage else None
+    config.recording_s3_secret_sealed = s3_sealed
     config.provider = data.provider
     config.livekit_url = data.livekit_url
     config.livekit_api_key = data.livekit_api_key
@@ -90,9 +104,44 @@ async def set_config(rt: Runtime, ctx: AcademyContext, data: MeetingConfigIn) ->
             "livekit_api_key": config.livekit_api_key,
             "livekit_api_secret": "changed" if secret_changed else "kept",
             "jitsi_base_url": config.jitsi_base_url,
+            "recordings": storage
+            and {
+                **storage.model_dump(mode="json", exclude={"s3_secret"}),
+                "s3_secret": "changed" if s3_secret_changed else "kept",
+            },
         },
     )
     return config
+
+
+def _recording_secret(
+    rt: Runtime, ctx: AcademyContext, config: MeetingConfig, data: MeetingConfigIn
+) -> str | None:
+    """The sealed S3 secret the new configuration keeps (like the API secret, it may be left
+    out to keep the stored one while the access key stays the same)."""
+    storage = data.recordings
+    if storage is None:
+        return None
+    if data.provider != "livekit":
+        raise InvalidInput.field(
+            "recordings", "recordings need LiveKit; meeting links record on their own side"
+        )
+    if storage.s3_bucket is None:
+        return None
+    if storage.s3_access_key is None:
+        raise InvalidInput.field(
+            "recordings.s3_access_key", "an S3 bucket needs its access key and secret"
+        )
+    if storage.s3_secret is not None:
+        return rt.settings.secret_box().seal(
+            storage.s3_secret.get_secret_value(), context=_s3_context(ctx.academy.id)
+        )
+    kept = config.recording_s3_secret_sealed
+    if kept is None or storage.s3_access_key != config.recording_s3_access_key:
+        raise InvalidInput.field(
+            "recordings.s3_secret", "give the S3 secret that goes with this access key"
+        )
+    return kept
 
 
 async def reseal_secrets(rt: Runtime) -> tuple[int, int]:
@@ -101,21 +150,26 @@ async def reseal_secrets(rt: Runtime) -> tuple[int, int]:
     box = rt.settings.secret_box()
     resealed = current = 0
     for config in await sealed_configs(rt.session):
-        sealed = config.livekit_api_secret_sealed
-        assert sealed is not None
-        if box.is_current(sealed):
-            current += 1
-            continue
-        context = _secret_context(config.academy_id)
-        try:
-            plain = box.open(sealed, context=context)
-        except SecretUnreadable as error:
-            raise Conflict(
-                f"academy {config.academy_id}'s LiveKit secret cannot be opened ({error}); "
-                "list the secret it was sealed under in HALAQA_PREVIOUS_SECRET_KEYS"
-            ) from None
-        config.livekit_api_secret_sealed = box.seal(plain, context=context)
-        resealed += 1
+        for field, context in (
+            ("livekit_api_secret_sealed", _secret_context(config.academy_id)),
+            ("recording_s3_secret_sealed", _s3_context(config.academy_id)),
+        ):
+            sealed = getattr(config, field)
+            if sealed is None:
+                continue
+            if box.is_current(sealed):
+                current += 1
+                continue
+            try:
+                plain = box.open(sealed, context=context)
+            except SecretUnreadable as error:
+                raise Conflict(
+                    f"academy {config.academy_id}'s {field.removesuffix('_sealed')} cannot be "
+                    f"opened ({error}); list the secret it was sealed under in "
+                    "HALAQA_PREVIOUS_SECRET_KEYS"
+                ) from None
+            setattr(config, field, box.seal(plain, context=context))
+            resealed += 1
     await rt.session.flush()
     return resealed, current
 
@@ -124,11 +178,15 @@ def provider_for(rt: Runtime, config: MeetingConfig | None) -> MeetingProvider:
     """The academy's provider; meeting links when nothing else is configured."""
     if config is None or config.provider == "link":
         return LinkProvider(config.jitsi_base_url if config else None)
+    return livekit_provider(rt.settings, config)
+
+
+def livekit_provider(settings: Settings, config: MeetingConfig) -> LiveKitProvider:
     assert config.livekit_url is not None
     assert config.livekit_api_key is not None
     assert config.livekit_api_secret_sealed is not None
     try:
-        secret = rt.settings.secret_box().open(
+        secret = settings.secret_box().open(
             config.livekit_api_secret_sealed, context=_secret_context(config.academy_id)
         )
     except SecretUnreadable as error:
@@ -136,6 +194,18 @@ def provider_for(rt: Runtime, config: MeetingConfig | None) -> MeetingProvider:
             f"the LiveKit secret cannot be read ({error}); an admin must enter it again"
         ) from None
     return LiveKitProvider(config.livekit_url, config.livekit_api_key, secret)
+
+
+def open_s3_secret(settings: Settings, config: MeetingConfig) -> str:
+    assert config.recording_s3_secret_sealed is not None
+    try:
+        return settings.secret_box().open(
+            config.recording_s3_secret_sealed, context=_s3_context(config.academy_id)
+        )
+    except SecretUnreadable as error:
+        raise ProviderError(
+            f"the S3 secret for recordings cannot be read ({error}); an admin must enter it again"
+        ) from None
 
 
 # --- rooms -----------------------------------------------------------------------------------

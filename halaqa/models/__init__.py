@@ -6,7 +6,7 @@ from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.jobs import Job
-from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRoom
+from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
 from halaqa.models.scheduling import (
     AcademyHoliday,
     ClassSession,
@@ -38,6 +38,7 @@ __all__ = [
     "Schedule",
     "SessionCodeCounter",
     "SessionParticipant",
+    "SessionRecording",
     "SessionReschedule",
     "SessionRoom",
     "SessionStatusChange",

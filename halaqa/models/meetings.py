@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +20,7 @@ from halaqa.db.types import BigIntPK
 
 PROVIDERS = ("livekit", "link")
 ROOM_STATUSES = ("pending", "open", "failed", "closed")
+RECORDING_STATUSES = ("starting", "active", "ending", "complete", "failed", "aborted")
 
 
 class MeetingConfig(Timestamped, Base):
@@ -43,6 +46,14 @@ class MeetingConfig(Timestamped, Base):
     livekit_api_key: Mapped[str | None] = mapped_column(String(200))
     livekit_api_secret_sealed: Mapped[str | None] = mapped_column(Text)
     jitsi_base_url: Mapped[str | None] = mapped_column(String(500))
+    # Where LiveKit's egress puts recordings: on its own disk (a path prefix), or in an S3
+    # bucket (any S3-compatible store) whose secret is sealed like the API secret.
+    recording_path_prefix: Mapped[str | None] = mapped_column(String(300))
+    recording_s3_bucket: Mapped[str | None] = mapped_column(String(200))
+    recording_s3_region: Mapped[str | None] = mapped_column(String(100))
+    recording_s3_endpoint: Mapped[str | None] = mapped_column(String(500))
+    recording_s3_access_key: Mapped[str | None] = mapped_column(String(200))
+    recording_s3_secret_sealed: Mapped[str | None] = mapped_column(Text)
     updated_by_user_id: Mapped[int | None] = mapped_column()
 
 
@@ -89,6 +100,13 @@ class MeetingEvent(Base):
             "status IN ('received', 'processed', 'ignored', 'unknown_room')", name="known_status"
         ),
         Index("ix_meeting_events_room", "room_name", "id"),
+        # Only what is waiting to be processed: the backlog /metrics counts stays cheap.
+        Index(
+            "ix_meeting_events_received",
+            "id",
+            postgresql_where=text("status = 'received'"),
+            sqlite_where=text("status = 'received'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -102,3 +120,35 @@ class MeetingEvent(Base):
     status: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column()
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class SessionRecording(Timestamped, Base):
+    """A recording of a session's room (a LiveKit egress), from start to where its file is."""
+
+    __tablename__ = "session_recordings"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('starting', 'active', 'ending', 'complete', 'failed', 'aborted')",
+            name="known_status",
+        ),
+        ForeignKeyConstraint(
+            ["academy_id", "session_id"],
+            ["class_sessions.academy_id", "class_sessions.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("egress_id"),
+        Index("ix_session_recordings_session", "academy_id", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    academy_id: Mapped[int] = mapped_column()
+    session_id: Mapped[int] = mapped_column()
+    egress_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    started_by_user_id: Mapped[int | None] = mapped_column()  # None: recorded automatically
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    location: Mapped[str | None] = mapped_column(String(2000))  # where the file is
+    duration_seconds: Mapped[int | None] = mapped_column()
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)

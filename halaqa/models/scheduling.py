@@ -112,6 +112,8 @@ class ClassSession(Timestamped, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     # For academies meeting by links: this session's own meeting URL (else its group's).
     meeting_url: Mapped[str | None] = mapped_column(String(1000))
+    # Recorded automatically once it starts: yes, no, or (None) as the academy decides.
+    record: Mapped[bool | None] = mapped_column()
     homework: Mapped[str | None] = mapped_column(Text)
     makeup_of_id: Mapped[int | None] = mapped_column()
     # Set when the session is cancelled in a way that entitles its people to a make-up.

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from halaqa.kit.validation import Input, Name, TimeZoneName
+from halaqa.kit.validation import CalendarDate, Input, Name, TimeZoneName
 from halaqa.scheduling.schemas import Id, Reason, Title
 
 Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")]
@@ -35,8 +35,8 @@ class ScheduleCreate(Input):
     time_zone: TimeZoneName | None = Field(
         None, description="Defaults to the group's zone, then the academy's"
     )
-    starts_on: dt.date = Field(description="First local date of the series")
-    until: dt.date | None = Field(None, description="Last local date (inclusive)")
+    starts_on: CalendarDate = Field(description="First local date of the series")
+    until: CalendarDate | None = Field(None, description="Last local date (inclusive)")
     count: Count | None = None
     monthly_target: MonthlyTarget | None = None
 
@@ -44,13 +44,13 @@ class ScheduleCreate(Input):
 class ScheduleChange(Input):
     """Changes this occurrence's date and every one after it: the series is split there."""
 
-    from_date: dt.date = Field(description="The first local date the change applies to")
+    from_date: CalendarDate = Field(description="The first local date the change applies to")
     reason: Reason
     title: Title | None = None
     teacher_user_id: Id | None = Field(None, description="A new teacher from from_date on")
     slots: Slots | None = None
     duration_minutes: Duration | None = None
-    until: dt.date | None = None
+    until: CalendarDate | None = None
     count: Count | None = Field(None, description="Sessions from from_date on")
     monthly_target: MonthlyTarget | None = None
 
@@ -58,7 +58,7 @@ class ScheduleChange(Input):
 class ScheduleCancel(Input):
     """Cancels this occurrence's date and every one after it (the whole series by default)."""
 
-    from_date: dt.date | None = Field(None, description="Default: the series' first date")
+    from_date: CalendarDate | None = Field(None, description="Default: the series' first date")
     reason: Reason
 
 
@@ -128,8 +128,10 @@ class ScheduleResult(BaseModel):
 
 class HolidayCreate(Input):
     name: Name
-    starts_on: dt.date
-    ends_on: dt.date | None = Field(None, description="Last day (inclusive); default starts_on")
+    starts_on: CalendarDate
+    ends_on: CalendarDate | None = Field(
+        None, description="Last day (inclusive); default starts_on"
+    )
     cancel_sessions: bool = Field(
         True, description="Cancel the schedules' sessions already booked on these days"
     )

@@ -38,6 +38,7 @@ class SessionPlan:
     duration_minutes: int
     time_zone: str | None = None
     meeting_url: str | None = None
+    record: bool | None = None
     description: str | None = None
     notes: str | None = None
     homework: str | None = None
@@ -139,6 +140,7 @@ async def book_session(
             ends_at=ends_at,
             time_zone=plan.time_zone,
             meeting_url=plan.meeting_url,
+            record=plan.record,
             title=plan.title,
             description=plan.description,
             notes=plan.notes,

@@ -9,6 +9,7 @@ from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import effective_settings
 from halaqa.exceptions import AppError
 from halaqa.kit.deps import Runtime
+from halaqa.kit.logs import log_context
 from halaqa.scheduling.calendar import refresh_next_step, timing_of
 from halaqa.scheduling.lifecycle import By
 from halaqa.scheduling.repository import due_sessions
@@ -29,18 +30,20 @@ async def run_due_steps(rt: Runtime, *, batch: int = BATCH) -> int:
     academies = AcademyRepository(rt.session)
     changed = 0
     for session in await due_sessions(rt.session, now, batch):
-        academy = await academies.get(session.academy_id)
-        assert academy is not None
-        settings = effective_settings(academy.settings)
-        target = due_now(timing_of(session), settings, now)
-        if target is None:
-            refresh_next_step(session, settings)
-            continue
-        try:
-            async with rt.session.begin_nested():
-                await transition(rt, session, target, By.SYSTEM, SYSTEM, reason="automatic")
-            changed += 1
-        except AppError as error:  # the lifecycle refused: nothing to do for this one
-            log.warning("session %s: step to %s refused: %s", session.id, target, error)
-            session.next_step_at = None
+        with log_context(session_id=session.id, academy_id=session.academy_id):
+            academy = await academies.get(session.academy_id)
+            assert academy is not None
+            settings = effective_settings(academy.settings)
+            target = due_now(timing_of(session), settings, now)
+            if target is None:
+                refresh_next_step(session, settings)
+                continue
+            try:
+                async with rt.session.begin_nested():
+                    await transition(rt, session, target, By.SYSTEM, SYSTEM, reason="automatic")
+                changed += 1
+                log.info("session %s: automatic step to %s", session.id, target)
+            except AppError as error:  # the lifecycle refused: nothing to do for this one
+                log.warning("session %s: step to %s refused: %s", session.id, target, error)
+                session.next_step_at = None
     return changed

@@ -74,6 +74,7 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         duration_minutes=session.duration_minutes,
         time_zone=view.time_zone,
         meeting_url=session.meeting_url,
+        record=session.record,
         room=None
         if view.room is None
         else RoomOut(

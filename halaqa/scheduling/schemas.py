@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
-from halaqa.kit.validation import Input, TimeZoneName, WebUrl
+from halaqa.kit.validation import CalendarDate, Input, TimeZoneName, WebUrl
 from halaqa.scheduling.lifecycle import TEACHER_ABSENT, Part, Status
 
 Kind = Literal["individual", "group", "trial", "assessment"]
@@ -20,7 +20,7 @@ Id = Annotated[int, Field(ge=1, le=2**62)]
 class LocalStart(Input):
     """A wall-clock start in the session's (or group's, or academy's) time zone."""
 
-    date: dt.date
+    date: CalendarDate
     time: dt.time
 
 
@@ -38,6 +38,9 @@ class SessionCreate(Input):
     time_zone: TimeZoneName | None = None
     meeting_url: WebUrl | None = Field(
         None, description="Academies meeting by links: this session's meeting URL"
+    )
+    record: bool | None = Field(
+        None, description="Record it once it starts (LiveKit); leave out to follow the academy"
     )
     description: LongText | None = None
     notes: LongText | None = None
@@ -135,6 +138,7 @@ class SessionOut(BaseModel):
     duration_minutes: int
     time_zone: str = Field(description="The zone the session is shown and scheduled in")
     meeting_url: str | None
+    record: bool | None = Field(description="Recorded once it starts; null: as the academy says")
     room: RoomOut | None = Field(description="Its meeting room, once one was opened or tried")
     description: str | None
     notes: str | None

@@ -190,6 +190,7 @@ async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) 
         duration_minutes=data.duration_minutes,
         time_zone=data.time_zone,
         meeting_url=data.meeting_url,
+        record=data.record,
         description=data.description,
         notes=data.notes,
         homework=data.homework,
@@ -277,6 +278,12 @@ def _by(viewer: Viewer, view: SessionView, *, students_too: bool = False) -> By:
             "only the session's teacher or the academy's staff may do this", code="not_allowed"
         )
     return by
+
+
+async def runner_view(rt: Runtime, ctx: AcademyContext, session_id: int) -> tuple[SessionView, By]:
+    """The session, if the viewer runs it (its teacher, or staff), and as whom they act."""
+    view = await get_session(rt, ctx, session_id)
+    return view, _by(await viewer_of(rt, ctx), view)
 
 
 async def cancel_session(

@@ -10,12 +10,14 @@ retried with growing delays, then parked with its error for `halaqa jobs retry`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,8 @@ from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.exceptions import Conflict, NotFound
 from halaqa.kit.deps import Runtime
+from halaqa.kit.logs import log_context
+from halaqa.kit.metrics import JOBS_RUN
 from halaqa.models import Job
 from halaqa.worker.repository import JobRepository
 
@@ -89,45 +93,85 @@ def worker_name() -> str:
 
 
 async def run_jobs(
-    database: Database, settings: Settings, secret: bytes, worker: str, *, batch: int = CLAIM_BATCH
+    database: Database,
+    settings: Settings,
+    secret: bytes,
+    worker: str,
+    *,
+    batch: int = CLAIM_BATCH,
+    stop: asyncio.Event | None = None,
 ) -> int:
-    """Claims what is due and runs it; returns how many jobs finished (done or parked)."""
+    """Claims what is due and runs it, one job after another; returns how many jobs finished
+    (done or parked). Once `stop` is set the job running finishes, and those claimed but not
+    started are released at once for other workers (instead of after the lease)."""
     now = database.clock.now()
     async with database.transaction() as session:
         claimed = await JobRepository(session).claim(worker, now, now + LEASE, batch)
     finished = 0
     for job_id in claimed:
-        try:
-            async with database.transaction() as session:
-                rt = Runtime(session, database.clock, settings, secret)
-                job = await JobRepository(session).held(job_id, worker)
-                if job is None:  # our lease ran out and another worker took it
-                    continue
-                await HANDLERS[job.kind](rt, dict(job.payload))
-                job.status, job.claimed_by = "done", None
-                job.finished_at = database.clock.now()
-            finished += 1
-        except Exception:
-            error = traceback.format_exc()[-ERROR_CHARS:]
-            log.warning("job %s failed: %s", job_id, error.strip().splitlines()[-1])
-            finished += await _failed(database, job_id, worker, error)
+        if stop is not None and stop.is_set():
+            await _release(database, worker)
+            break
+        with log_context(job_id=job_id):
+            outcome = await _run(database, settings, secret, worker, job_id)
+        finished += outcome in {"done", "parked"}
     return finished
 
 
-async def _failed(database: Database, job_id: int, worker: str, error: str) -> int:
-    """Puts a failed job back with a delay, or parks it after its last attempt (returns 1)."""
+def _job_context(job: Job) -> AbstractContextManager[None]:
+    return log_context(
+        job_kind=job.kind, academy_id=job.academy_id, session_id=job.payload.get("session_id")
+    )
+
+
+async def _run(
+    database: Database, settings: Settings, secret: bytes, worker: str, job_id: int
+) -> str | None:
+    """Runs one claimed job: "done", "retry" or "parked", or None if it is not ours any more."""
+    try:
+        async with database.transaction() as session:
+            rt = Runtime(session, database.clock, settings, secret)
+            job = await JobRepository(session).held(job_id, worker)
+            if job is None:  # our lease ran out and another worker took it
+                return None
+            with _job_context(job):
+                await HANDLERS[job.kind](rt, dict(job.payload))
+            job.status, job.claimed_by = "done", None
+            job.finished_at = database.clock.now()
+    except Exception:
+        return await _failed(database, job_id, worker, traceback.format_exc()[-ERROR_CHARS:])
+    with _job_context(job):  # once committed
+        log.info("job %s (%s) done", job.id, job.kind)
+    JOBS_RUN.labels(kind=job.kind, outcome="done").inc()
+    return "done"
+
+
+async def _failed(database: Database, job_id: int, worker: str, error: str) -> str | None:
+    """Puts a failed job back with a delay ("retry"), or parks it after its last attempt."""
     async with database.transaction() as session:
         job = await JobRepository(session).held(job_id, worker)
         if job is None:
-            return 0
+            return None
         job.last_error, job.claimed_by = error, None
-        if job.attempts >= job.max_attempts:
-            job.status, job.finished_at = "parked", database.clock.now()
-            log.error("job %s (%s) parked after %s attempts", job.id, job.kind, job.attempts)
-            return 1
-        job.status = "queued"
-        job.run_after = database.clock.now() + retry_delay(job.attempts)
-        return 0
+        with _job_context(job):
+            last_line = error.strip().splitlines()[-1]
+            if job.attempts >= job.max_attempts:
+                job.status, job.finished_at = "parked", database.clock.now()
+                log.error("job %s parked after %s attempts: %s", job.id, job.attempts, last_line)
+                outcome = "parked"
+            else:
+                job.status = "queued"
+                job.run_after = database.clock.now() + retry_delay(job.attempts)
+                log.warning("job %s failed, retried at %s: %s", job.id, job.run_after, last_line)
+                outcome = "retry"
+        JOBS_RUN.labels(kind=job.kind, outcome=outcome).inc()
+    return outcome
+
+
+async def _release(database: Database, worker: str) -> None:
+    async with database.transaction() as session:
+        released = await JobRepository(session).release(worker, database.clock.now())
+    log.info("stopping: %s claimed jobs not started handed back to other workers", released)
 
 
 async def retry(rt: Runtime, job_id: int) -> Job:

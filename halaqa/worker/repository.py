@@ -1,14 +1,16 @@
-"""All SQL for jobs: claiming across workers, and what the command line lists."""
+"""All SQL for jobs (claiming across workers, what the command line lists) and for the figures
+the worker's metrics read at scrape time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from halaqa.models import Job
+from halaqa.kit.metrics import UNFINISHED_JOB_STATUSES
+from halaqa.models import ClassSession, Job, MeetingEvent
 
 
 class JobRepository:
@@ -62,9 +64,49 @@ class JobRepository:
         )
         return result.one_or_none()
 
+    async def release(self, worker: str, now: datetime) -> int:
+        """Hands back every job `worker` claimed and has not finished, due again at `now`; the
+        claim is not counted as an attempt. For a worker that stops with jobs it never started
+        (and holds no job open in another transaction), so others need not wait for the lease."""
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.status == "running", Job.claimed_by == worker)
+            .values(status="queued", claimed_by=None, run_after=now, attempts=Job.attempts - 1)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def unfinished_by_kind(self) -> dict[tuple[str, str], int]:
+        """How many jobs of each kind are queued, running or parked: one GROUP BY, through
+        ix_jobs_status_run_after, so the done jobs (nearly all of them) are not read."""
+        rows = await self.session.execute(
+            select(Job.kind, Job.status, func.count())
+            .where(Job.status.in_(UNFINISHED_JOB_STATUSES))
+            .group_by(Job.kind, Job.status)
+        )
+        return {(kind, status): count for kind, status, count in rows}
+
     async def page(self, status: str | None, limit: int) -> Sequence[Job]:
         query = select(Job)
         if status is not None:
             query = query.where(Job.status == status)
         result = await self.session.scalars(query.order_by(Job.id.desc()).limit(limit))
         return result.all()
+
+
+async def oldest_due_step(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the longest-waiting due session step fell due: the first entry of
+    ix_class_sessions_next_step_at, whatever the size of the table."""
+    return await session.scalar(
+        select(ClassSession.next_step_at)
+        .where(ClassSession.next_step_at <= now)
+        .order_by(ClassSession.next_step_at)
+        .limit(1)
+    )
+
+
+async def webhook_events_received(session: AsyncSession) -> int:
+    """Webhook events kept but not processed yet (a partial index holds just those)."""
+    count = await session.scalar(
+        select(func.count()).select_from(MeetingEvent).where(MeetingEvent.status == "received")
+    )
+    return int(count or 0)

@@ -34,6 +34,8 @@ DESIGN_DEFAULTS = {
     "booking_expiry_hours": 48,
     "booking_min_notice_hours": 2,
     "parents_may_observe": False,
+    "record_sessions": False,
+    "recordings_visible_to_students": True,
     "session_break_minutes": 0,
     "code_prefix_individual": "IN",
     "code_prefix_group": "GR",
@@ -96,6 +98,8 @@ def test_every_setting_is_covered_by_the_tables() -> None:
         "blocked_weekdays",
         "booking_expiry_hours",
         "parents_may_observe",
+        "record_sessions",
+        "recordings_visible_to_students",
     }
 
 

@@ -51,6 +51,7 @@ async def test_meeting_links_by_default_and_livekit_when_configured(api: Api) ->
         "livekit_api_key": None,
         "livekit_api_secret_set": False,
         "jitsi_base_url": None,
+        "recordings": None,
     }
     saved = ok(await put(api, s.admin, LIVEKIT))
     assert saved == {
@@ -59,6 +60,7 @@ async def test_meeting_links_by_default_and_livekit_when_configured(api: Api) ->
         "livekit_api_key": "APIkey",
         "livekit_api_secret_set": True,
         "jitsi_base_url": None,
+        "recordings": None,
     }
     row = await stored(api)
     assert row.livekit_api_secret_sealed is not None

@@ -218,3 +218,32 @@ async def test_embedded_worker_runs_inside_the_server_and_stops_with_it(
     # Shutting down stops the worker at once, though its next tick is an hour away.
     assert task.done()
     assert task.exception() is None
+
+
+async def test_a_busy_worker_ticks_again_at_once_and_pauses_when_idle(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = asyncio.Event()
+    idle = asyncio.Event()
+    results = iter([2, 1, 0])  # a backlog taken in two batches, then nothing left
+    calls: list[int] = []
+
+    async def backlog(rt: Runtime) -> int:
+        calls.append(len(calls) + 1)
+        done = next(results, 0)
+        if done == 0:
+            idle.set()
+        return done
+
+    monkeypatch.setattr(runner, "STEPS", {"backlog": backlog})
+    # An hour between ticks: only a worker that does not pause while busy reaches the idle tick.
+    worker = Worker(
+        app.state.database,
+        app.state.settings.model_copy(update={"worker_poll_seconds": 3600.0}),
+        app.state.secret,
+    )
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(idle.wait(), timeout=30)
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    assert calls == [1, 2, 3]

@@ -71,6 +71,23 @@ class RoomParticipant:
     kind: str
 
 
+@dataclass(frozen=True)
+class S3Destination:
+    bucket: str
+    access_key: str
+    secret: str
+    region: str | None = None
+    endpoint: str | None = None  # any S3-compatible store
+
+
+@dataclass(frozen=True)
+class RecordingTarget:
+    """Where a recording's file goes: a path on the recorder's disk or, with s3, in a bucket."""
+
+    file_path: str
+    s3: S3Destination | None = None
+
+
 class MeetingProvider(Protocol):
     name: str
 
@@ -84,6 +101,10 @@ class MeetingProvider(Protocol):
 
     def verify_webhook(self, body: str, authorization: str | None) -> object: ...
 
-    async def start_recording(self, room_name: str, file_path: str) -> str: ...
+    async def start_recording(self, room_name: str, target: RecordingTarget) -> str: ...
 
     async def stop_recording(self, recording_id: str) -> None: ...
+
+    async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
+        """Gives (or takes) screen sharing to those of them in the room now; how many."""
+        ...

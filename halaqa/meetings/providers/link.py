@@ -9,6 +9,7 @@ from halaqa.meetings.providers.base import (
     JoinGrant,
     OpenedRoom,
     ProviderError,
+    RecordingTarget,
     RoomParticipant,
     RoomSpec,
 )
@@ -50,8 +51,11 @@ class LinkProvider:
     def verify_webhook(self, body: str, authorization: str | None) -> object:
         raise InvalidWebhook("meeting links send no webhooks")
 
-    async def start_recording(self, room_name: str, file_path: str) -> str:
+    async def start_recording(self, room_name: str, target: RecordingTarget) -> str:
         raise ProviderError("recordings need LiveKit; meeting links record on their own side")
 
     async def stop_recording(self, recording_id: str) -> None:
         raise ProviderError("recordings need LiveKit; meeting links record on their own side")
+
+    async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
+        raise ProviderError("in a linked meeting, its host allows screen sharing there")

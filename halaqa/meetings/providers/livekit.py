@@ -15,10 +15,13 @@ from halaqa.meetings.providers.base import (
     JoinGrant,
     OpenedRoom,
     ProviderError,
+    RecordingTarget,
     RoomParticipant,
     RoomSpec,
 )
 
+# Stopping an egress that has ended already answers one of these.
+FINISHED_EGRESS = frozenset({"failed_precondition", "not_found"})
 # Participants that are not people: recorders and agents never count as attendance.
 NOT_PEOPLE = frozenset({api.ParticipantInfo.Kind.EGRESS, api.ParticipantInfo.Kind.AGENT})
 
@@ -100,19 +103,54 @@ class LiveKitProvider:
         except Exception as error:  # the SDK raises jwt errors and plain Exceptions alike
             raise InvalidWebhook(str(error) or type(error).__name__) from error
 
-    async def start_recording(self, room_name: str, file_path: str) -> str:
+    async def start_recording(self, room_name: str, target: RecordingTarget) -> str:
+        output = api.EncodedFileOutput(filepath=target.file_path)
+        if target.s3 is not None:
+            output.s3.CopyFrom(
+                api.S3Upload(
+                    bucket=target.s3.bucket,
+                    access_key=target.s3.access_key,
+                    secret=target.s3.secret,
+                    region=target.s3.region or "",
+                    endpoint=target.s3.endpoint or "",
+                    force_path_style=target.s3.endpoint is not None,
+                )
+            )
         async with self._api() as client:
             info = await client.egress.start_room_composite_egress(
-                api.RoomCompositeEgressRequest(
-                    room_name=room_name,
-                    file_outputs=[api.EncodedFileOutput(filepath=file_path)],
-                )
+                api.RoomCompositeEgressRequest(room_name=room_name, file_outputs=[output])
             )
         return info.egress_id
 
     async def stop_recording(self, recording_id: str) -> None:
+        try:
+            async with self._api() as client:
+                await client.egress.stop_egress(api.StopEgressRequest(egress_id=recording_id))
+        except ProviderError as error:
+            cause = error.__cause__
+            if isinstance(cause, api.TwirpError) and cause.code in FINISHED_EGRESS:
+                return  # ended already: stopping is idempotent
+            raise
+
+    async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
+        wanted = set(identities)
         async with self._api() as client:
-            await client.egress.stop_egress(api.StopEgressRequest(egress_id=recording_id))
+            present = await client.room.list_participants(
+                api.ListParticipantsRequest(room=room_name)
+            )
+            changed = 0
+            for participant in present.participants:
+                if participant.identity not in wanted:
+                    continue
+                await client.room.update_participant(
+                    api.UpdateParticipantRequest(
+                        room=room_name,
+                        identity=participant.identity,
+                        permission=_student_permission(allowed),
+                    )
+                )
+                changed += 1
+        return changed
 
 
 def _grants(grant: JoinGrant) -> api.VideoGrants:
@@ -121,14 +159,11 @@ def _grants(grant: JoinGrant) -> api.VideoGrants:
             room_join=True, room=grant.room_name, room_admin=True, room_record=True
         )
     if grant.access is Access.STUDENT:
-        sources = ["camera", "microphone"]
-        if grant.may_share_screen:
-            sources += ["screen_share", "screen_share_audio"]
         return api.VideoGrants(
             room_join=True,
             room=grant.room_name,
             can_publish=True,
-            can_publish_sources=sources,
+            can_publish_sources=_student_sources(grant.may_share_screen),
             can_publish_data=True,
             can_subscribe=True,
         )
@@ -139,4 +174,27 @@ def _grants(grant: JoinGrant) -> api.VideoGrants:
         can_publish=False,
         can_publish_data=False,
         can_subscribe=True,
+    )
+
+
+_TRACK_SOURCES = {
+    "camera": api.TrackSource.CAMERA,
+    "microphone": api.TrackSource.MICROPHONE,
+    "screen_share": api.TrackSource.SCREEN_SHARE,
+    "screen_share_audio": api.TrackSource.SCREEN_SHARE_AUDIO,
+}
+
+
+def _student_sources(may_share_screen: bool) -> list[str]:
+    screen = ["screen_share", "screen_share_audio"] if may_share_screen else []
+    return ["camera", "microphone", *screen]
+
+
+def _student_permission(may_share_screen: bool) -> api.ParticipantPermission:
+    """A student's powers in the room, as their token grants them (kept in step with _grants)."""
+    return api.ParticipantPermission(
+        can_subscribe=True,
+        can_publish=True,
+        can_publish_data=True,
+        can_publish_sources=[_TRACK_SOURCES[name] for name in _student_sources(may_share_screen)],
     )

@@ -1,0 +1,75 @@
+"""What the people running a class do to its room while it is live: let students share their
+screens, and end the class now (the only way a room closes on people mid-sentence)."""
+
+from __future__ import annotations
+
+from halaqa.academies.auth import AcademyContext
+from halaqa.academies.service import audit
+from halaqa.exceptions import Conflict, Unavailable
+from halaqa.kit.deps import Runtime
+from halaqa.meetings.providers.base import ProviderError
+from halaqa.meetings.providers.link import LinkProvider
+from halaqa.meetings.recordings import stop_all
+from halaqa.meetings.repository import MeetingRepository
+from halaqa.meetings.service import close_room, provider_for
+from halaqa.scheduling.lifecycle import Status
+from halaqa.scheduling.service import SessionView, runner_view, transition, view_of
+
+
+async def set_screen_share(rt: Runtime, ctx: AcademyContext, session_id: int, allowed: bool) -> int:
+    """Lets the session's students share their screens (or stops them): at once for those in the
+    room, and in the tokens of those who join later. How many in the room were changed."""
+    view, _by = await runner_view(rt, ctx, session_id)
+    meetings = MeetingRepository(rt.session, ctx.academy.id)
+    room = await meetings.room(view.session.id, lock=True)
+    if room is None or room.status != "open":
+        raise Conflict("the class's room is not open", code="room_not_open")
+    provider = provider_for(rt, await meetings.config())
+    if isinstance(provider, LinkProvider):
+        raise Conflict(
+            "in a linked meeting, its host allows screen sharing there", code="not_supported"
+        )
+    students = [f"user-{user_id}" for user_id in sorted(view.facts.student_ids)]
+    try:
+        changed = await provider.allow_screen_share(room.room_name, students, allowed)
+    except ProviderError as error:
+        raise Unavailable(str(error)) from None
+    room.students_may_share_screen = allowed
+    await audit(
+        rt,
+        ctx.actor,
+        "session.screen_share",
+        academy_id=ctx.academy.id,
+        entity_type="class_session",
+        entity_id=view.session.id,
+        after={"students_may_share": allowed, "updated_participants": changed},
+    )
+    return changed
+
+
+async def end_now(rt: Runtime, ctx: AcademyContext, session_id: int) -> SessionView:
+    """Completes a class that is running and closes its room at once. A class that has already
+    completed (running over) just has its room closed."""
+    view, by = await runner_view(rt, ctx, session_id)
+    session = view.session
+    if session.status == Status.ONGOING:
+        await transition(rt, session, Status.COMPLETED, by, ctx.actor, reason="ended now")
+    elif session.status not in {Status.COMPLETED, Status.ABSENT}:
+        raise Conflict(
+            f"this {session.status} class is not running; cancel it instead", code="not_live"
+        )
+    try:
+        await stop_all(rt, ctx.academy.id, session.id)
+        await close_room(rt, ctx.academy, session)
+    except ProviderError as error:
+        raise Unavailable(f"the room could not be closed: {error}") from None
+    await audit(
+        rt,
+        ctx.actor,
+        "session.ended_now",
+        academy_id=ctx.academy.id,
+        entity_type="class_session",
+        entity_id=session.id,
+        after={"status": session.status},
+    )
+    return await view_of(rt, ctx, session)

@@ -1,0 +1,246 @@
+"""Recordings of a session's room through LiveKit egress: started by its teacher or the staff (or
+automatically when the session starts, where the academy or session asks for it), stopped by
+them or when the room closes, and kept with where the file went once LiveKit says it ended."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from livekit import api as lk
+
+from halaqa.academies.auth import AcademyContext
+from halaqa.academies.service import audit
+from halaqa.academies.settings import effective_settings
+from halaqa.exceptions import Conflict, Forbidden, NotFound, Unavailable
+from halaqa.kit.deps import Runtime
+from halaqa.meetings.providers.base import ProviderError, RecordingTarget, S3Destination
+from halaqa.meetings.providers.livekit import LiveKitProvider
+from halaqa.meetings.repository import MeetingRepository
+from halaqa.meetings.service import academy_of, livekit_provider, open_s3_secret
+from halaqa.models import Academy, ClassSession, MeetingConfig, SessionRecording, SessionRoom
+from halaqa.scheduling import follow_ups, lifecycle
+from halaqa.scheduling.lifecycle import Part, Status
+from halaqa.scheduling.repository import SessionRepository
+from halaqa.scheduling.service import get_session, runner_view, viewer_of
+from halaqa.worker.jobs import handles
+
+log = logging.getLogger("halaqa.recordings")
+
+RECORD = "meetings.record"
+LIVE = frozenset({"starting", "active", "ending"})
+_STATUSES = {
+    lk.EgressStatus.EGRESS_STARTING: "starting",
+    lk.EgressStatus.EGRESS_ACTIVE: "active",
+    lk.EgressStatus.EGRESS_ENDING: "ending",
+    lk.EgressStatus.EGRESS_COMPLETE: "complete",
+    lk.EgressStatus.EGRESS_LIMIT_REACHED: "complete",  # the file is there, cut at the limit
+    lk.EgressStatus.EGRESS_FAILED: "failed",
+    lk.EgressStatus.EGRESS_ABORTED: "aborted",
+}
+
+
+def _nanos(value: int) -> datetime | None:
+    return datetime.fromtimestamp(value / 1e9, UTC) if value else None
+
+
+async def _recorder(rt: Runtime, academy_id: int) -> tuple[LiveKitProvider, MeetingConfig]:
+    config = await MeetingRepository(rt.session, academy_id).config()
+    if config is None or config.provider != "livekit":
+        raise Conflict(
+            "recordings need LiveKit; meeting links record on their own side",
+            code="recordings_unavailable",
+        )
+    if config.recording_path_prefix is None:
+        raise Conflict(
+            "an admin must first say where recordings go (meeting provider → recordings)",
+            code="recordings_not_configured",
+        )
+    try:
+        return livekit_provider(rt.settings, config), config
+    except ProviderError as error:
+        raise Unavailable(str(error)) from None
+
+
+def _target(
+    rt: Runtime, academy: Academy, session: ClassSession, config: MeetingConfig
+) -> RecordingTarget:
+    # LiveKit fills in {time}: several recordings of one session never overwrite each other.
+    path = f"{config.recording_path_prefix}/{academy.slug}/{session.code}-{{time}}.mp4"
+    if config.recording_s3_bucket is None:
+        return RecordingTarget(file_path=path)
+    assert config.recording_s3_access_key is not None
+    return RecordingTarget(
+        file_path=path,
+        s3=S3Destination(
+            bucket=config.recording_s3_bucket,
+            access_key=config.recording_s3_access_key,
+            secret=open_s3_secret(rt.settings, config),
+            region=config.recording_s3_region,
+            endpoint=config.recording_s3_endpoint,
+        ),
+    )
+
+
+async def start(
+    rt: Runtime, academy: Academy, session: ClassSession, room: SessionRoom, by_user: int | None
+) -> SessionRecording:
+    """Starts recording the session's open room; one recording at a time."""
+    meetings = MeetingRepository(rt.session, academy.id)
+    if any(r.status in LIVE for r in await meetings.recordings(session.id)):
+        raise Conflict("this class is being recorded already", code="already_recording")
+    provider, config = await _recorder(rt, academy.id)
+    try:
+        egress_id = await provider.start_recording(
+            room.room_name, _target(rt, academy, session, config)
+        )
+    except ProviderError as error:
+        raise Unavailable(f"the recording could not start: {error}") from None
+    return await meetings.add_recording(
+        SessionRecording(
+            academy_id=academy.id,
+            session_id=session.id,
+            egress_id=egress_id,
+            status="starting",
+            started_by_user_id=by_user,
+            started_at=rt.clock.now(),
+        )
+    )
+
+
+async def start_by_hand(rt: Runtime, ctx: AcademyContext, session_id: int) -> SessionRecording:
+    view, _by = await runner_view(rt, ctx, session_id)
+    session = view.session
+    room = await MeetingRepository(rt.session, ctx.academy.id).room(session.id)
+    if (
+        session.status not in {Status.READY, Status.ONGOING}
+        or room is None
+        or room.status != "open"
+    ):
+        raise Conflict("a class is recorded while its room is open", code="not_live")
+    recording = await start(rt, ctx.academy, session, room, ctx.user_id)
+    await _audit(rt, ctx, "recording.started", recording)
+    return recording
+
+
+async def stop_by_hand(
+    rt: Runtime, ctx: AcademyContext, session_id: int, recording_id: int
+) -> SessionRecording:
+    view, _by = await runner_view(rt, ctx, session_id)
+    recording = await MeetingRepository(rt.session, ctx.academy.id).recording(
+        view.session.id, recording_id
+    )
+    if recording is None:
+        raise NotFound(f"no recording {recording_id} of this session")
+    if recording.status not in LIVE:
+        raise Conflict(f"this recording has ended ({recording.status})", code="not_recording")
+    provider, _config = await _recorder(rt, ctx.academy.id)
+    try:
+        await provider.stop_recording(recording.egress_id)
+    except ProviderError as error:
+        raise Unavailable(f"the recording could not be stopped: {error}") from None
+    recording.status = "ending"  # LiveKit says when the file is complete (egress_ended)
+    await _audit(rt, ctx, "recording.stopped", recording)
+    return recording
+
+
+async def stop_all(rt: Runtime, academy_id: int, session_id: int) -> None:
+    """Asks LiveKit to finish the session's recordings (its room is about to close)."""
+    meetings = MeetingRepository(rt.session, academy_id)
+    live = [r for r in await meetings.recordings(session_id) if r.status in {"starting", "active"}]
+    if not live:
+        return
+    provider, _config = await _recorder(rt, academy_id)
+    for recording in live:
+        await provider.stop_recording(recording.egress_id)
+        recording.status = "ending"
+
+
+async def visible_recordings(
+    rt: Runtime, ctx: AcademyContext, session_id: int
+) -> list[SessionRecording]:
+    """Its teacher and the staff see a session's recordings; its students and their parents
+    too, unless the academy says otherwise."""
+    view = await get_session(rt, ctx, session_id)
+    part = lifecycle.part_of(view.facts, await viewer_of(rt, ctx))
+    students_see = effective_settings(ctx.academy.settings).recordings_visible_to_students
+    if part in {Part.STUDENT, Part.PARENT} and not students_see:
+        raise Forbidden(
+            "this academy shows recordings to teachers and staff only", code="not_allowed"
+        )
+    return list(await MeetingRepository(rt.session, ctx.academy.id).recordings(session_id))
+
+
+async def on_egress(rt: Runtime, academy_id: int, room: SessionRoom, info: lk.EgressInfo) -> None:
+    """Follows an egress's progress from LiveKit's webhooks; one started outside Halaqa (from
+    LiveKit's own tools) is kept too. A final status is never undone by a late update."""
+    meetings = MeetingRepository(rt.session, academy_id)
+    recording = await meetings.recording_by_egress(info.egress_id)
+    if recording is None:
+        recording = await meetings.add_recording(
+            SessionRecording(
+                academy_id=academy_id,
+                session_id=room.session_id,
+                egress_id=info.egress_id,
+                status="starting",
+                started_at=_nanos(info.started_at) or rt.clock.now(),
+            )
+        )
+    status = _STATUSES.get(info.status)
+    if status is None or recording.status not in LIVE:
+        return
+    recording.status = status
+    if status in LIVE:
+        return
+    recording.ended_at = _nanos(info.ended_at) or rt.clock.now()
+    recording.error = info.error or None
+    if info.file_results:
+        result = info.file_results[0]
+        recording.location = result.location or result.filename or None
+        recording.duration_seconds = result.duration // 1_000_000_000
+        recording.size_bytes = result.size
+
+
+async def _audit(
+    rt: Runtime, ctx: AcademyContext, action: str, recording: SessionRecording
+) -> None:
+    await audit(
+        rt,
+        ctx.actor,
+        action,
+        academy_id=ctx.academy.id,
+        entity_type="class_session",
+        entity_id=recording.session_id,
+        after={"recording_id": recording.id, "egress_id": recording.egress_id},
+    )
+
+
+def records_automatically(academy: Academy, session: ClassSession) -> bool:
+    if session.record is not None:
+        return session.record
+    return effective_settings(academy.settings).record_sessions
+
+
+@handles(RECORD)
+async def record_job(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Starts the recording of a class that has started, where the academy or session asks for
+    it; a failure to start is retried by the job's own retries."""
+    academy = await academy_of(rt, payload["academy_id"])
+    session = await SessionRepository(rt.session, academy.id).get(payload["session_id"])
+    if session is None or session.status != Status.ONGOING:
+        return
+    if not records_automatically(academy, session):
+        return
+    room = await MeetingRepository(rt.session, academy.id).room(session.id)
+    if room is None or room.status != "open":
+        raise ProviderError("the room is not open yet; the recording starts once it is")
+    try:
+        await start(rt, academy, session, room, None)
+    except Conflict as refused:
+        # Started by hand, or by this job before; or the academy has not said where
+        # recordings go, which its admins see on the session (no recording) and settings.
+        log.warning("session %s not recorded: %s", session.id, refused.message)
+
+
+follow_ups.on_status(RECORD, Status.ONGOING)
