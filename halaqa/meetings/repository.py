@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -10,7 +11,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.academies.repository import TenantRepository
-from halaqa.models import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
+from halaqa.models import (
+    ClassSession,
+    MeetingConfig,
+    MeetingEvent,
+    SessionRecording,
+    SessionRoom,
+)
 
 
 class MeetingRepository(TenantRepository):
@@ -56,6 +63,29 @@ class MeetingRepository(TenantRepository):
         self.session.add(recording)
         await self.session.flush()
         return recording
+
+
+async def open_rooms_of_ended_sessions(
+    session: AsyncSession, statuses: Collection[str], now: datetime, limit: int
+) -> Sequence[tuple[SessionRoom, ClassSession]]:
+    """Rooms still open whose sessions (in one of `statuses`) ended before `now`, oldest first,
+    through the partial index of open rooms (they are few: the classes running now)."""
+    result = await session.execute(
+        select(SessionRoom, ClassSession)
+        .join(
+            ClassSession,
+            (ClassSession.academy_id == SessionRoom.academy_id)
+            & (ClassSession.id == SessionRoom.session_id),
+        )
+        .where(
+            SessionRoom.status == "open",
+            ClassSession.status.in_(statuses),
+            ClassSession.ends_at < now,
+        )
+        .order_by(ClassSession.ends_at, ClassSession.id)
+        .limit(limit)
+    )
+    return [(room, ended) for room, ended in result.all()]
 
 
 async def sealed_configs(session: AsyncSession) -> Sequence[MeetingConfig]:

@@ -72,6 +72,13 @@ class SessionRoom(Timestamped, Base):
         ),
         UniqueConstraint("room_name"),
         Index("ix_session_rooms_academy_status", "academy_id", "status"),
+        # The worker's sweep reads only the rooms still open.
+        Index(
+            "ix_session_rooms_open",
+            "session_id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
     )
 
     session_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

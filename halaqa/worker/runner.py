@@ -17,6 +17,7 @@ from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
 from halaqa.kit.logs import log_context
 from halaqa.kit.metrics import WORKER_STEP_SECONDS
+from halaqa.meetings.cleanup import close_forgotten_rooms
 from halaqa.schedules.materialise import materialise_schedules
 from halaqa.scheduling.due import run_due_steps
 from halaqa.worker.jobs import run_jobs, worker_name
@@ -30,6 +31,7 @@ STEPS: dict[str, Step] = {
     "materialise_schedules": materialise_schedules,
     "session_steps": run_due_steps,
     "expire_bookings": expire_bookings,
+    "close_forgotten_rooms": close_forgotten_rooms,
 }
 
 

@@ -61,6 +61,15 @@ def upgrade() -> None:
             "ix_session_recordings_session", ["academy_id", "session_id"], unique=False
         )
 
+    with op.batch_alter_table("session_rooms", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_session_rooms_open",
+            ["session_id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        )
+
     with op.batch_alter_table("meeting_events", schema=None) as batch_op:
         batch_op.create_index(
             "ix_meeting_events_received",
@@ -102,6 +111,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("meeting_events", schema=None) as batch_op:
         batch_op.drop_index("ix_meeting_events_received")
+
+    with op.batch_alter_table("session_rooms", schema=None) as batch_op:
+        batch_op.drop_index("ix_session_rooms_open")
 
     with op.batch_alter_table("session_recordings", schema=None) as batch_op:
         batch_op.drop_index("ix_session_recordings_session")

@@ -165,3 +165,17 @@ async def test_what_is_not_a_webhook_body(api: Api, livekit: FakeLiveKit) -> Non
     huge = b"{" + b" " * (64 * 1024) + b"}"
     assert_error(await post(api, huge, livekit.webhook_token(huge)), 413, "body_too_large")
     assert await stored(api) == []
+
+
+async def test_an_aborted_connection_is_matched_like_any_other_event(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
+) -> None:
+    room = await open_room(api, app, clock, livekit)
+    sid = livekit.join(room, "user-7", active=False)  # never got its media connected
+    livekit.leave(room, sid)
+    body = encode_webhook(last(livekit, "participant_connection_aborted"))
+    assert ok(await post(api, body, livekit.webhook_token(body))) == {"stored": True}
+    await tick(app)
+    [event] = await stored(api)
+    assert (event.event, event.status) == ("participant_connection_aborted", "processed")
+    assert event.session_id is not None  # attendance reads it with the session's other events
