@@ -18,7 +18,7 @@ from halaqa.kit.deps import Runtime
 from halaqa.meetings.providers.base import ProviderError, RecordingTarget, S3Destination
 from halaqa.meetings.providers.livekit import LiveKitProvider
 from halaqa.meetings.repository import MeetingRepository
-from halaqa.meetings.service import academy_of, livekit_provider, open_s3_secret
+from halaqa.meetings.service import academy_of, livekit_provider, open_room, open_s3_secret
 from halaqa.models import Academy, ClassSession, MeetingConfig, SessionRecording, SessionRoom
 from halaqa.scheduling import follow_ups, lifecycle
 from halaqa.scheduling.lifecycle import Part, Status
@@ -41,26 +41,39 @@ _STATUSES = {
 }
 
 
+_PROGRESS = {"starting": 0, "active": 1, "ending": 2}
+
+
 def _nanos(value: int) -> datetime | None:
     return datetime.fromtimestamp(value / 1e9, UTC) if value else None
 
 
-async def _recorder(rt: Runtime, academy_id: int) -> tuple[LiveKitProvider, MeetingConfig]:
+async def _livekit_config(rt: Runtime, academy_id: int) -> MeetingConfig:
     config = await MeetingRepository(rt.session, academy_id).config()
     if config is None or config.provider != "livekit":
         raise Conflict(
             "recordings need LiveKit; meeting links record on their own side",
             code="recordings_unavailable",
         )
+    return config
+
+
+def _livekit(rt: Runtime, config: MeetingConfig) -> LiveKitProvider:
+    try:
+        return livekit_provider(rt.settings, config)
+    except ProviderError as error:
+        raise Unavailable(str(error)) from None
+
+
+async def _recorder(rt: Runtime, academy_id: int) -> tuple[LiveKitProvider, MeetingConfig]:
+    """LiveKit, to start a recording: it needs to know where the file goes."""
+    config = await _livekit_config(rt, academy_id)
     if config.recording_path_prefix is None:
         raise Conflict(
             "an admin must first say where recordings go (meeting provider → recordings)",
             code="recordings_not_configured",
         )
-    try:
-        return livekit_provider(rt.settings, config), config
-    except ProviderError as error:
-        raise Unavailable(str(error)) from None
+    return _livekit(rt, config), config
 
 
 def _target(
@@ -135,7 +148,8 @@ async def stop_by_hand(
         raise NotFound(f"no recording {recording_id} of this session")
     if recording.status not in LIVE:
         raise Conflict(f"this recording has ended ({recording.status})", code="not_recording")
-    provider, _config = await _recorder(rt, ctx.academy.id)
+    # Stopping needs LiveKit only: a recording stops even once the storage is unset.
+    provider = _livekit(rt, await _livekit_config(rt, ctx.academy.id))
     try:
         await provider.stop_recording(recording.egress_id)
     except ProviderError as error:
@@ -151,7 +165,17 @@ async def stop_all(rt: Runtime, academy_id: int, session_id: int) -> None:
     live = [r for r in await meetings.recordings(session_id) if r.status in {"starting", "active"}]
     if not live:
         return
-    provider, _config = await _recorder(rt, academy_id)
+    config = await meetings.config()
+    if config is None or config.provider != "livekit":
+        # The academy moved to meeting links meanwhile: Halaqa cannot reach that LiveKit any
+        # more, which ends the recordings itself when the room empties. The room still closes.
+        log.warning(
+            "session %s: %s recordings not stopped, the academy no longer uses LiveKit",
+            session_id,
+            len(live),
+        )
+        return
+    provider = _livekit(rt, config)  # needs no storage: stopping works once it was unset
     for recording in live:
         await provider.stop_recording(recording.egress_id)
         recording.status = "ending"
@@ -190,9 +214,13 @@ async def on_egress(rt: Runtime, academy_id: int, room: SessionRoom, info: lk.Eg
     status = _STATUSES.get(info.status)
     if status is None or recording.status not in LIVE:
         return
-    recording.status = status
     if status in LIVE:
+        # An update processed late never takes a recording back: one Halaqa stopped stays
+        # ending even if the egress_updated saying it was active comes in after the stop.
+        if _PROGRESS[status] > _PROGRESS[recording.status]:
+            recording.status = status
         return
+    recording.status = status
     recording.ended_at = _nanos(info.ended_at) or rt.clock.now()
     recording.error = info.error or None
     if info.file_results:
@@ -232,15 +260,24 @@ async def record_job(rt: Runtime, payload: dict[str, Any]) -> None:
         return
     if not records_automatically(academy, session):
         return
+    try:
+        # Meeting links, or the academy has not said where recordings go: its admins see that
+        # on the session (no recording) and in the settings; retrying would not change it.
+        await _recorder(rt, academy.id)
+    except Conflict as refused:
+        log.warning("session %s not recorded: %s", session.id, refused.message)
+        return
     room = await MeetingRepository(rt.session, academy.id).room(session.id)
     if room is None or room.status != "open":
-        raise ProviderError("the room is not open yet; the recording starts once it is")
+        # Started before the worker made it ready: the job opening its room may not have run
+        # yet (or failed). Opening it again is harmless, and the recording starts at once.
+        room = await open_room(rt, academy, session)
+        if room.status != "open":
+            raise ProviderError(f"the room could not be opened ({room.error}); retried")
     try:
         await start(rt, academy, session, room, None)
-    except Conflict as refused:
-        # Started by hand, or by this job before; or the academy has not said where
-        # recordings go, which its admins see on the session (no recording) and settings.
-        log.warning("session %s not recorded: %s", session.id, refused.message)
+    except Conflict as refused:  # started by hand, or by this job before
+        log.warning("session %s not recorded again: %s", session.id, refused.message)
 
 
 follow_ups.on_status(RECORD, Status.ONGOING)
