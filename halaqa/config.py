@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server.")
     worker_mode: WorkerMode = WorkerMode.EMBEDDED
     worker_poll_seconds: float = Field(5.0, gt=0)
+    presence_poll_seconds: int = Field(
+        60,
+        ge=10,
+        description="While a class runs on LiveKit, the worker asks who is in its room this often "
+        "(presence webhooks can be late or lost).",
+    )
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.TEXT
     metrics_token: SecretStr | None = Field(

@@ -23,6 +23,7 @@ from halaqa.models import (
     LoginAttempt,
     Membership,
     MembershipRole,
+    PresenceEvent,
     Schedule,
     SessionRecording,
     TeacherAvailability,
@@ -43,6 +44,7 @@ _Tenanted = TypeVar(
     TeacherAvailability,
     Booking,
     SessionRecording,
+    PresenceEvent,
 )
 
 

@@ -88,6 +88,31 @@ async def open_rooms_of_ended_sessions(
     return [(room, ended) for room, ended in result.all()]
 
 
+async def rooms_to_poll(
+    session: AsyncSession, statuses: Collection[str], asked_before: datetime, limit: int
+) -> Sequence[SessionRoom]:
+    """Open LiveKit rooms of sessions in `statuses` not asked who is in since `asked_before`,
+    longest unasked first, through the partial index of open rooms."""
+    result = await session.scalars(
+        select(SessionRoom)
+        .join(
+            ClassSession,
+            (ClassSession.academy_id == SessionRoom.academy_id)
+            & (ClassSession.id == SessionRoom.session_id),
+        )
+        .where(
+            SessionRoom.status == "open",
+            SessionRoom.provider == "livekit",
+            ClassSession.status.in_(statuses),
+            SessionRoom.polled_at.is_(None) | (SessionRoom.polled_at <= asked_before),
+        )
+        .order_by(SessionRoom.polled_at.is_not(None), SessionRoom.polled_at, SessionRoom.session_id)
+        .limit(limit)
+        .with_for_update(of=SessionRoom, skip_locked=True)
+    )
+    return result.all()
+
+
 async def sealed_configs(session: AsyncSession) -> Sequence[MeetingConfig]:
     """Every academy's configuration holding a sealed secret (for re-sealing after rotation)."""
     result = await session.scalars(

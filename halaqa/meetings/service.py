@@ -31,7 +31,7 @@ from halaqa.meetings.repository import MeetingRepository, sealed_configs
 from halaqa.meetings.schemas import MeetingConfigIn
 from halaqa.models import Academy, ClassSession, MeetingConfig, SessionRoom
 from halaqa.scheduling import lifecycle
-from halaqa.scheduling.lifecycle import Part
+from halaqa.scheduling.lifecycle import JoinDecision, Part
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import view_of, viewer_of
 
@@ -303,9 +303,12 @@ _ACCESS = {
 }
 
 
-async def join(rt: Runtime, ctx: AcademyContext, session_id: int) -> JoinCredentials:
-    """THE place that decides who gets into a session's room and until when; everyone else asks
-    the same lifecycle function (can_join) and so can never disagree with it."""
+async def admitted(
+    rt: Runtime, ctx: AcademyContext, session_id: int
+) -> tuple[ClassSession, JoinDecision]:
+    """THE place that decides who may be in a session's room now and until when (joining it,
+    and telling Halaqa they are still there); it asks the lifecycle's can_join, so nothing can
+    disagree with it. 403 with the reason when the viewer may not."""
     session = await SessionRepository(rt.session, ctx.academy.id).get(session_id)
     if session is None:
         raise NotFound(f"no session {session_id} in this academy")
@@ -314,9 +317,12 @@ async def join(rt: Runtime, ctx: AcademyContext, session_id: int) -> JoinCredent
     view = await view_of(rt, ctx, session)
     viewer = await viewer_of(rt, ctx)
     settings = effective_settings(ctx.academy.settings)
-    now = rt.clock.now()
     decision = lifecycle.can_join(
-        view.facts, viewer, settings, now, parents_may_observe=settings.parents_may_observe
+        view.facts,
+        viewer,
+        settings,
+        rt.clock.now(),
+        parents_may_observe=settings.parents_may_observe,
     )
     if not decision.allowed:
         assert decision.reason is not None
@@ -328,7 +334,15 @@ async def join(rt: Runtime, ctx: AcademyContext, session_id: int) -> JoinCredent
                 "closes_at": decision.closes_at.isoformat() if decision.closes_at else None,
             },
         )
+    return session, decision
+
+
+async def join(rt: Runtime, ctx: AcademyContext, session_id: int) -> JoinCredentials:
+    """Credentials for the session's room, for those `admitted` now."""
+    session, decision = await admitted(rt, ctx, session_id)
     assert decision.closes_at is not None
+    assert ctx.user_id is not None
+    now = rt.clock.now()
     room = await MeetingRepository(rt.session, ctx.academy.id).room(session.id)
     if room is None or room.status != "open":
         # The worker opens rooms ahead of time; joining does not wait for it if it is late.

@@ -13,6 +13,7 @@ import jwt
 from google.protobuf import json_format
 from livekit import api as lk
 
+from halaqa.attendance.intake import from_webhook
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.exceptions import NotAuthenticated
@@ -140,6 +141,7 @@ async def _process(rt: Runtime, row_id: int) -> str | None:
         return stored.status
     stored.session_id = room.session_id
     stored.status = "processed"
+    await from_webhook(rt, stored, parsed, room)
     if stored.event == "room_finished" and room.status == "open":
         room.status, room.closed_at = "closed", rt.clock.now()
     elif stored.event.startswith("egress_") and parsed.HasField("egress_info"):

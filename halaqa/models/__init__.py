@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on Base.metadata."""
 
 from halaqa.models.academies import Academy, ApiKey, Guardianship, Membership, MembershipRole
+from halaqa.models.attendance import PresenceEvent
 from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
@@ -35,6 +36,7 @@ __all__ = [
     "MeetingEvent",
     "Membership",
     "MembershipRole",
+    "PresenceEvent",
     "Schedule",
     "SessionCodeCounter",
     "SessionParticipant",

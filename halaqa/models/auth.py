@@ -34,6 +34,8 @@ class LoginAttempt(Base):
     __table_args__ = (
         Index("ix_login_attempts_email_key", "email_key", "created_at"),
         Index("ix_login_attempts_address", "address", "created_at"),
+        # The worker's purge of old attempts (a password-guessing flood must not slow ticks).
+        Index("ix_login_attempts_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from halaqa.db.base import Base
@@ -32,8 +32,23 @@ class Job(Base):
             name="known_status",
         ),
         CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_in_range"),
-        # The claim: queued jobs whose time has come, and running ones whose lease ran out.
         Index("ix_jobs_status_run_after", "status", "run_after"),
+        # The claim walks the unfinished jobs in order and stops at its batch: a backlog, or
+        # millions of finished jobs, cost it nothing.
+        Index(
+            "ix_jobs_due",
+            "run_after",
+            "id",
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+        # Finished jobs are purged after a while, oldest first.
+        Index(
+            "ix_jobs_done",
+            "finished_at",
+            postgresql_where=text("status = 'done'"),
+            sqlite_where=text("status = 'done'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -94,6 +94,8 @@ class SessionRoom(Timestamped, Base):
     students_may_share_screen: Mapped[bool] = mapped_column(default=False)
     opened_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # When the worker last asked the provider who is in the room (presence polls).
+    polled_at: Mapped[datetime | None] = mapped_column()
 
 
 class MeetingEvent(Base):

@@ -82,6 +82,16 @@ async def enqueue(
     )
 
 
+KEEP_DONE = timedelta(days=14)  # finished jobs stay this long, for `halaqa jobs list`
+PURGE_BATCH = 1000
+
+
+async def purge_finished_jobs(rt: Runtime) -> int:
+    """Housekeeping for the worker: jobs done more than KEEP_DONE ago go (parked ones stay until
+    someone retries them); a thousand per pass, so a large backlog goes over a few passes."""
+    return await JobRepository(rt.session).purge_done(rt.clock.now() - KEEP_DONE, PURGE_BATCH)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """10 s after the first failure, doubling up to an hour."""
     doublings = min(max(attempts - 1, 0), 20)  # capped before multiplying: no overflow

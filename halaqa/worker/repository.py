@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.kit.metrics import UNFINISHED_JOB_STATUSES
@@ -33,10 +33,7 @@ class JobRepository:
         rows another worker is claiming; SQLite runs one writer at a time."""
         due = await self.session.scalars(
             select(Job.id)
-            .where(
-                or_(Job.status == "queued", Job.status == "running"),
-                Job.run_after <= now,
-            )
+            .where(Job.status.in_(("queued", "running")), Job.run_after <= now)
             .order_by(Job.run_after, Job.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -63,6 +60,17 @@ class JobRepository:
             .with_for_update()
         )
         return result.one_or_none()
+
+    async def purge_done(self, finished_before: datetime, limit: int) -> int:
+        """Deletes up to `limit` jobs done before then, oldest first; how many."""
+        done = (
+            select(Job.id)
+            .where(Job.status == "done", Job.finished_at < finished_before)
+            .order_by(Job.finished_at)
+            .limit(limit)
+        )
+        result = await self.session.execute(delete(Job).where(Job.id.in_(done.scalar_subquery())))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def release(self, worker: str, now: datetime) -> int:
         """Hands back every job `worker` claimed and has not finished, due again at `now`; the

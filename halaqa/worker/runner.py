@@ -11,6 +11,7 @@ from functools import partial
 
 from halaqa import handlers  # noqa: F401 (registers every job handler and follow-up)
 from halaqa.academies.service import purge_expired_auth
+from halaqa.attendance.intake import poll_presence
 from halaqa.bookings.service import expire_bookings
 from halaqa.config import Settings
 from halaqa.db.session import Database
@@ -20,7 +21,7 @@ from halaqa.kit.metrics import WORKER_STEP_SECONDS
 from halaqa.meetings.cleanup import close_forgotten_rooms
 from halaqa.schedules.materialise import materialise_schedules
 from halaqa.scheduling.due import run_due_steps
-from halaqa.worker.jobs import run_jobs, worker_name
+from halaqa.worker.jobs import purge_finished_jobs, run_jobs, worker_name
 
 log = logging.getLogger("halaqa.worker")
 
@@ -32,6 +33,8 @@ STEPS: dict[str, Step] = {
     "session_steps": run_due_steps,
     "expire_bookings": expire_bookings,
     "close_forgotten_rooms": close_forgotten_rooms,
+    "poll_presence": poll_presence,
+    "purge_finished_jobs": purge_finished_jobs,
 }
 
 

@@ -181,3 +181,23 @@ async def test_workers_racing_run_each_job_once(api: Api, app: FastAPI, database
         assert sum(more) > 0
         finished += more
     assert sorted(entry["n"] for entry in await recorded(api.database)) == list(range(40))
+
+
+async def test_finished_jobs_are_purged_after_two_weeks_and_parked_ones_kept(
+    api: Api, app: FastAPI, clock: FrozenClock
+) -> None:
+    [old] = await add(api, RECORD)
+    [parked] = await add(api, FAIL, name="stubborn")
+    for _ in range(3):  # its three attempts
+        await run(app)
+        clock.advance(timedelta(hours=2))
+    assert (await job(api.database, old)).status == "done"
+    assert (await job(api.database, parked)).status == "parked"
+    clock.advance(jobs.KEEP_DONE - timedelta(hours=6) + timedelta(seconds=1))
+    [recent] = await add(api, RECORD)
+    await run(app)
+    async with api.database.transaction() as session:
+        assert await jobs.purge_finished_jobs(api.runtime(session)) == 1
+    async with api.database.transaction() as session:
+        left = set(await session.scalars(select(Job.id)))
+    assert left == {parked, recent}

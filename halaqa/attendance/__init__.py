@@ -1,0 +1,1 @@
+"""Attendance: presence events folded into exact seconds, and the statuses they earn."""
