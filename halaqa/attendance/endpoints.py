@@ -1,4 +1,4 @@
-"""HTTP API: presence from Halaqa's own meeting page."""
+"""HTTP API: presence from Halaqa's own meeting page, and who is in a class now."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from halaqa.academies.auth import AcademyContext, require_roles
-from halaqa.attendance import intake
-from halaqa.attendance.schemas import HeartbeatIn, HeartbeatOut
+from halaqa.attendance import intake, service
+from halaqa.attendance.schemas import HeartbeatIn, HeartbeatOut, PresenceOut
 from halaqa.kit.deps import CurrentRuntime
 
 router = APIRouter(prefix="/api/v1/academies/{slug}/sessions", tags=["attendance"])
@@ -28,3 +28,13 @@ async def heartbeat(
 ) -> HeartbeatOut:
     await intake.heartbeat(rt, ctx, session_id, body.page_id)
     return HeartbeatOut(next_in_seconds=int(intake.HEARTBEAT_EVERY.total_seconds()))
+
+
+@router.get(
+    "/{session_id}/presence",
+    response_model=list[PresenceOut],
+    summary="Who is in the class now, since when, and present how long so far",
+)
+async def presence(session_id: SessionId, ctx: AnyMember, rt: CurrentRuntime) -> list[PresenceOut]:
+    people = await service.live_presence(rt, ctx, session_id)
+    return [PresenceOut.model_validate(p, from_attributes=True) for p in people]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,3 +18,13 @@ class HeartbeatIn(Input):
 
 class HeartbeatOut(BaseModel):
     next_in_seconds: int = Field(description="When to send the next one")
+
+
+class PresenceOut(BaseModel):
+    user_id: int
+    role: Literal["teacher", "student", "observer"]
+    in_now: bool = Field(description="In the room now, as far as its last signs tell")
+    since: dt.datetime | None = Field(description="When the current stay began, while in")
+    first_join: dt.datetime
+    seconds: int = Field(description="Present so far, counted from the scheduled start")
+    reconnects: int
