@@ -1,5 +1,5 @@
-"""Attendance policy (pure): the status a participant's folded presence earns, and which status
-stands once people have overridden it.
+"""Attendance policy (pure): the status a participant's folded presence earns, which status
+stands once people have overridden it, and how the session ends for it.
 
 The rules and their order are DESIGN.md's, with the academy's thresholds. Shares are compared in
 whole numbers (seconds × 100 against percent × window seconds), so a share exactly at a threshold
@@ -8,13 +8,14 @@ is never rounded to either side of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from halaqa.academies.settings import AcademySettings
 from halaqa.attendance.folding import SECOND, Presence
+from halaqa.scheduling.lifecycle import FINISHED, TEACHER_ABSENT, By, Status, next_statuses
 
 
 class AttendanceStatus(StrEnum):
@@ -125,3 +126,82 @@ def effective(auto: AttendanceStatus, overrides: Iterable[Override]) -> Decision
     if best is None:
         return Decision(auto, Decider.AUTO)
     return Decision(best.status, best.source)
+
+
+# --- the session's outcome -------------------------------------------------------------------
+
+# The reason an individual session ends `absent` when its only student was excused in advance.
+STUDENT_EXCUSED = "student_excused"
+
+# What counts as having come: every status but absent and excused.
+_CAME = frozenset(AttendanceStatus) - {AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED}
+
+
+# The statuses of a session that was due to be held, which its attendance may therefore end.
+_HELD = frozenset({Status.SCHEDULED, Status.READY, Status.ONGOING}) | FINISHED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a finished session ends: the status the lifecycle should reach, and why (a stable
+    code, or None when the status says it all)."""
+
+    status: Status
+    reason: str | None = None
+
+
+def session_outcome(
+    *, group: bool, teacher: AttendanceStatus, students: Mapping[int, AttendanceStatus]
+) -> Outcome:
+    """The outcome a finished session's attendance earns (issue #6, finalisation). Pass the
+    statuses that stand (`effective`), so an override changes the outcome as a recomputation does.
+
+    - The teacher did not come (absent, or excused): `cancelled` with reason `teacher_absent`,
+      whoever else came; nobody came at all is the same case. A make-up is owed and nobody is
+      charged, and the lifecycle lets late presence correct such a cancellation.
+    - The teacher came (present, late, left early or partial) to a group's session: `completed`,
+      whoever of the students came; each student's own record says who is charged.
+    - The teacher came to an individual session: `completed` if its student came, `absent` if the
+      student did not, and `absent` with reason `student_excused` if the student was excused.
+
+    Why excused is `absent` and not `completed`: the session's status says whether the lesson took
+    place, and with its only student away it did not, whatever the excuse. `completed` would
+    count a lesson nobody was taught (in reports, the teacher's completed sessions, the session
+    report waiting for an evaluation), while `absent` ("student absent") is what happened. The
+    excuse is kept twice, in the reason and in the student's own record, and the ledger charges
+    from the student's record (excused: nobody is charged), so the student pays nothing.
+
+    An individual session has exactly one student; anything else is a caller's error.
+    """
+    if not group and len(students) != 1:
+        raise ValueError(f"an individual session has one student, not {len(students)}")
+    if teacher not in _CAME:
+        return Outcome(Status.CANCELLED, TEACHER_ABSENT)
+    if group:
+        return Outcome(Status.COMPLETED)
+    (student,) = students.values()
+    if student in _CAME:
+        return Outcome(Status.COMPLETED)
+    if student is AttendanceStatus.EXCUSED:
+        return Outcome(Status.ABSENT, STUDENT_EXCUSED)
+    return Outcome(Status.ABSENT)
+
+
+def outcome_transition(
+    current: Status, outcome: Outcome, *, cancellation_reason: str | None = None
+) -> Status | None:
+    """The status the system should move a session in `current` to for `outcome`, or None: when
+    it is there already, or when the lifecycle does not let the system make that change (a
+    cancellation for any reason but the teacher's absence stands; so does a suspension). Pass the
+    session's `cancellation_reason`: only a `teacher_absent` cancellation may become `completed`
+    or `absent` again when late events show the teacher came.
+
+    Only a direct change is answered: a session still `scheduled` or `ready` may be cancelled
+    for the teacher's absence, but must be started (`ongoing`) before it can be completed. A
+    `suspended` session (its subscription is paused) or an `unscheduled` one (it has no time) was
+    never due to be held, so attendance never ends it, though the lifecycle would let the system
+    cancel it: nobody there is not a teacher's absence, and no make-up is owed."""
+    if current not in _HELD or current is outcome.status:
+        return None
+    allowed = next_statuses(current, By.SYSTEM, cancellation_reason=cancellation_reason)
+    return outcome.status if outcome.status in allowed else None

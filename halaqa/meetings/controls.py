@@ -3,6 +3,8 @@ screens, and end the class now (the only way a room closes on people mid-sentenc
 
 from __future__ import annotations
 
+import logging
+
 from halaqa.academies.auth import AcademyContext
 from halaqa.academies.service import audit
 from halaqa.exceptions import Conflict, Unavailable
@@ -14,6 +16,8 @@ from halaqa.meetings.repository import MeetingRepository
 from halaqa.meetings.service import close_room, provider_for
 from halaqa.scheduling.lifecycle import Status
 from halaqa.scheduling.service import SessionView, runner_view, transition, view_of
+
+log = logging.getLogger("halaqa.meetings")
 
 
 async def set_screen_share(rt: Runtime, ctx: AcademyContext, session_id: int, allowed: bool) -> int:
@@ -59,10 +63,18 @@ async def end_now(rt: Runtime, ctx: AcademyContext, session_id: int) -> SessionV
             f"this {session.status} class is not running; cancel it instead", code="not_live"
         )
     try:
-        await stop_all(rt, ctx.academy.id, session.id)
         await close_room(rt, ctx.academy, session)
     except ProviderError as error:
+        # Nothing is changed, in Halaqa or in LiveKit: the class goes on, still recorded.
         raise Unavailable(f"the room could not be closed: {error}") from None
+    try:
+        await stop_all(rt, ctx.academy.id, session.id)
+    except (ProviderError, Unavailable) as error:
+        # The room is gone, and LiveKit ends its recordings with it (egress_ended follows): a
+        # refused stop must not bring back a class whose room no longer exists.
+        log.warning(
+            "session %s: recordings not stopped after its room closed: %s", session.id, error
+        )
     await audit(
         rt,
         ctx.actor,

@@ -7,14 +7,15 @@ import logging
 from halaqa.academies.auth import Actor
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import effective_settings
+from halaqa.attendance.service import in_room_now
 from halaqa.exceptions import AppError
 from halaqa.kit.deps import Runtime
 from halaqa.kit.logs import log_context
 from halaqa.scheduling.calendar import refresh_next_step, timing_of
-from halaqa.scheduling.lifecycle import By
+from halaqa.scheduling.lifecycle import By, Status
 from halaqa.scheduling.repository import due_sessions
 from halaqa.scheduling.service import transition
-from halaqa.scheduling.steps import due_now
+from halaqa.scheduling.steps import completion_deferred_until, due_now
 
 log = logging.getLogger("halaqa.scheduling")
 
@@ -38,6 +39,12 @@ async def run_due_steps(rt: Runtime, *, batch: int = BATCH) -> int:
             if target is None:
                 refresh_next_step(session, settings)
                 continue
+            if target is Status.COMPLETED:
+                in_room = await in_room_now(rt, session, settings.reconnect_merge_seconds)
+                later = completion_deferred_until(timing_of(session), settings, now, in_room)
+                if later is not None:
+                    session.next_step_at = later  # running over: look again shortly
+                    continue
             try:
                 async with rt.session.begin_nested():
                     await transition(rt, session, target, By.SYSTEM, SYSTEM, reason="automatic")

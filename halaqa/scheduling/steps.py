@@ -46,6 +46,23 @@ def next_step(session: SessionFacts, settings: AcademySettings) -> NextStep | No
     return None
 
 
+DEFER_STEP = timedelta(minutes=1)  # how long a completion waits before it looks again
+
+
+def completion_deferred_until(
+    session: SessionFacts, settings: AcademySettings, now: datetime, people_in_room: bool
+) -> datetime | None:
+    """When a due completion should look again because people are still in the room (a class
+    running over is not cut off), or None to complete now: nobody is in, or the overtime cap
+    has come."""
+    if not people_in_room or session.ends_at is None:
+        return None
+    cap = session.ends_at + timedelta(minutes=settings.overtime_cap_minutes)
+    if now >= cap:
+        return None
+    return min(now + DEFER_STEP, cap)
+
+
 def due_now(session: SessionFacts, settings: AcademySettings, now: datetime) -> Status | None:
     """The status the session's step takes it to if that step is due at `now`, else None."""
     step = next_step(session, settings)

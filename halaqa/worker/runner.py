@@ -30,10 +30,11 @@ Step = Callable[[Runtime], Awaitable[int]]
 STEPS: dict[str, Step] = {
     "purge_expired_auth": purge_expired_auth,
     "materialise_schedules": materialise_schedules,
+    # Before the session steps: a completion that is due sees who is in the room now.
+    "poll_presence": poll_presence,
     "session_steps": run_due_steps,
     "expire_bookings": expire_bookings,
     "close_forgotten_rooms": close_forgotten_rooms,
-    "poll_presence": poll_presence,
     "purge_finished_jobs": purge_finished_jobs,
 }
 

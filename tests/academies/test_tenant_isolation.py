@@ -15,21 +15,25 @@ ids are also looked for in every `*user_id` field.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import update
 from starlette.routing import Mount
 
 from halaqa.config import Settings, WorkerMode
 from halaqa.kit.clock import FrozenClock
 from halaqa.main import create_app
+from halaqa.models import ClassSession, SessionRecording
 from tests.api import Api, Person
 from tests.conftest import SECRET
+from tests.livekit import FakeLiveKit
 
 PREFIX = "/api/v1/academies/{slug}"
 ROLES = ("admin", "supervisor", "teacher", "student", "parent")
@@ -59,6 +63,9 @@ class Side:
     user_ids: set[int] = field(default_factory=set)
     key_prefixes: set[str] = field(default_factory=set)
     booking_id: int = 0  # requested: people["student"] asks people["teacher"] for a slot
+    recording_id: int = 0  # a finished recording of session_id
+    live_session_id: int = 0  # on LiveKit, ongoing, its room open: see shared_live_session
+    ending_session_id: int = 0  # on LiveKit, ended now (once): see session_to_end
 
     def values(self) -> Values:
         """What the table's factories fill paths, queries and bodies with: this side's ids."""
@@ -79,6 +86,7 @@ class Side:
             "schedule_id": self.schedule_id,
             "holiday_id": self.holiday_id,
             "booking_id": self.booking_id,
+            "recording_id": self.recording_id,
         }
 
     def ids(self) -> Values:
@@ -147,6 +155,7 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
         key_prefixes=prefixes,
     )
     side.booking_id = (await fresh_booking(api, side))["booking_id"]
+    side.recording_id = await finished_recording(api, side)
     return side
 
 
@@ -250,6 +259,29 @@ async def new_holiday(api: Api, slug: str, admin: Person, marker: str) -> int:
     assert response.status_code == 201, response.text
     holiday_id: int = response.json()["holiday"]["id"]
     return holiday_id
+
+
+async def finished_recording(api: Api, side: Side) -> int:
+    """A recording of the side's session LiveKit finished earlier (kept as its egress_ended
+    webhook leaves it), its file named with the side's marker so an answer leaking it shows."""
+    async with api.database.transaction() as db:
+        session = await db.get(ClassSession, side.session_id)
+        assert session is not None
+        recording = SessionRecording(
+            academy_id=session.academy_id,
+            session_id=session.id,
+            egress_id=f"EG_{side.marker}",
+            status="complete",
+            started_by_user_id=side.people["teacher"].id,
+            started_at=clock_of(api).now(),
+            ended_at=clock_of(api).now(),
+            location=f"s3://recordings/{side.marker}/lesson.mp4",
+            duration_seconds=60,
+            size_bytes=1024,
+        )
+        db.add(recording)
+        await db.flush()
+        return recording.id
 
 
 @dataclass
@@ -468,6 +500,99 @@ async def fresh_ongoing_session(api: Api, side: Side) -> Values:
     )
     assert response.status_code == 200, response.text
     return values
+
+
+# The LiveKit stand-in the sessions of the recording, screen-share and end-now rows meet on: one
+# for the whole module (its rooms have unguessable names, so the tests never meet each other).
+_LIVEKIT: list[FakeLiveKit] = []
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Rows book sessions two hours apart and move the clock to each: the logins made at the
+    # start must outlive the walk through the whole table.
+    return settings.model_copy(update={"token_ttl_hours": 24 * 90})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def livekit_server() -> Iterator[None]:
+    with FakeLiveKit() as server:
+        _LIVEKIT.append(server)
+        yield
+        _LIVEKIT.remove(server)
+
+
+async def on_livekit(api: Api, side: Side) -> None:
+    """The side's academy meets on the stand-in LiveKit and keeps recordings as files."""
+    [livekit] = _LIVEKIT
+    response = await api.client.put(
+        f"/api/v1/academies/{side.slug}/meeting-provider",
+        json={
+            "provider": "livekit",
+            "livekit_url": livekit.url,
+            "livekit_api_key": livekit.api_key,
+            "livekit_api_secret": livekit.api_secret,
+            "recordings": {"path_prefix": "isolation"},
+        },
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+async def fresh_live_session(api: Api, side: Side) -> Values:
+    """A session of its own on LiveKit, started by the owner, its room open (the owner joined
+    it)."""
+    await on_livekit(api, side)
+    values = await fresh_ongoing_session(api, side)
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/sessions/{values['session_id']}/join",
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    return values
+
+
+async def shared_live_session(api: Api, side: Side) -> Values:
+    """The side's one live session on LiveKit (made at its first use), with no recording
+    running, so recording it or letting its students share screens succeeds. One for every call
+    (not one each): each new session moves the shared clock on, towards the tokens' expiry."""
+    if side.live_session_id:
+        await on_livekit(api, side)
+    else:
+        side.live_session_id = (await fresh_live_session(api, side))["session_id"]
+    # LiveKit finished the recordings made so far (as their egress_ended webhooks leave them),
+    # so one more may start.
+    async with api.database.transaction() as db:
+        await db.execute(
+            update(SessionRecording)
+            .where(
+                SessionRecording.session_id == side.live_session_id,
+                SessionRecording.status.in_(("starting", "active", "ending")),
+            )
+            .values(status="complete")
+        )
+    return {"session_id": side.live_session_id}
+
+
+async def session_to_end(api: Api, side: Side) -> Values:
+    """The side's session to end now (made at its first use): live, its room open, for the first
+    call, which ends it and closes the room; ended already for the calls after it, which ending
+    again leaves as it is (still a 200: there is nothing left to close). One for every call, as
+    in shared_live_session."""
+    if not side.ending_session_id:
+        side.ending_session_id = (await fresh_live_session(api, side))["session_id"]
+    return {"session_id": side.ending_session_id}
+
+
+async def fresh_recording(api: Api, side: Side) -> Values:
+    """A recording running in the side's live session, so stopping it succeeds."""
+    values = await shared_live_session(api, side)
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/sessions/{values['session_id']}/recordings",
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {**values, "recording_id": response.json()["id"]}
 
 
 @dataclass(frozen=True)
@@ -920,6 +1045,66 @@ ROUTES: list[Route] = [
         people_only=NOT_STAFF,
         refusals={("teacher", False): NOT_ALLOWED},
     ),
+    # A session's people see its recordings (its student and parent too, by default); only its
+    # teacher and the staff record it, let its students share screens, or end it now.
+    Route("GET", f"{SESSION}/recordings", ALL, 200, MISSING, people_only=NOT_STAFF),
+    Route(
+        "POST",
+        f"{SESSION}/recordings",
+        ALL,
+        201,
+        MISSING,
+        fresh=shared_live_session,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{SESSION}/recordings/{{recording_id}}/stop",
+        ALL,
+        200,
+        MISSING,
+        fresh=fresh_recording,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "PUT",
+        f"{SESSION}/screen-share",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {"students_may_share": True},
+        fresh=shared_live_session,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{SESSION}/end",
+        ALL,
+        200,
+        MISSING,
+        fresh=session_to_end,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    # Who is in a class: its people and the staff.
+    Route("GET", f"{SESSION}/presence", ALL, 200, MISSING, people_only=NOT_STAFF),
+    # Heartbeats are heard from those join lets in, and from nobody else.
+    Route(
+        "POST",
+        f"{SESSION}/heartbeat",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {"page_id": f"isolation-page-{next(_unique)}"},
+        fresh=fresh_joinable_session,
+        refusals={
+            ("parent", False): (403, "not_a_participant"),
+            **{(role, True): (403, "not_a_participant") for role in ROLES},
+        },
+    ),
     # Join answers every member with the lifecycle's decision: the session's people and staff
     # get in; a parent only when the academy allows it; an API key joins nobody.
     Route(
@@ -1021,6 +1206,7 @@ async def snapshot(api: Api, side: Side) -> dict[str, Any]:
     extra = (
         f"/groups/{side.group_id}/enrollments",
         f"/sessions/{side.session_id}/history",
+        f"/sessions/{side.session_id}/recordings",
         f"/teachers/{side.people['teacher'].id}/availability",
     )
     for path in (*SNAPSHOT, *extra):
@@ -1164,6 +1350,11 @@ async def test_alpha_cannot_name_bravos_ids_under_its_own_slug(api: Api) -> None
         f"POST {SESSION}/start",
         f"POST {SESSION}/complete",
         f"POST {SESSION}/mark-absent",
+        f"GET {SESSION}/recordings",
+        f"POST {SESSION}/recordings",
+        f"POST {SESSION}/recordings/{{recording_id}}/stop",
+        f"PUT {SESSION}/screen-share",
+        f"POST {SESSION}/end",
     }
     for route in refused:
         for who, headers in callers:
@@ -1253,6 +1444,15 @@ async def test_alpha_paths_with_one_id_of_bravos(api: Api) -> None:
             },
             422,
             "validation_error",
+        ),
+        (
+            # alpha's own session, with a recording of bravo's
+            "POST",
+            f"{SESSIONS.format(slug=alpha.slug)}/{alpha.session_id}/recordings/"
+            f"{bravo.recording_id}/stop",
+            None,
+            404,
+            "not_found",
         ),
     ):
         for who, headers in (

@@ -1,4 +1,5 @@
-"""The attendance policy at every threshold edge, the counted window, teachers and overrides."""
+"""The attendance policy at every threshold edge, the counted window, teachers, overrides and
+the session's outcome."""
 
 from __future__ import annotations
 
@@ -10,14 +11,25 @@ import pytest
 from halaqa.academies.settings import AcademySettings, effective_settings
 from halaqa.attendance.folding import Kind, Presence, PresenceEvent, Source, fold
 from halaqa.attendance.policy import (
+    STUDENT_EXCUSED,
     AttendanceStatus,
     Decider,
     Decision,
+    Outcome,
     Override,
     counted_window,
     effective,
+    outcome_transition,
+    session_outcome,
     student_status,
     teacher_status,
+)
+from halaqa.scheduling.lifecycle import (
+    TEACHER_ABSENT,
+    By,
+    Status,
+    TransitionRefused,
+    check_transition,
 )
 
 S = AttendanceStatus
@@ -216,3 +228,164 @@ def test_override_precedence(overrides: list[Override], expected: Decision) -> N
 def test_the_computation_is_no_override() -> None:
     with pytest.raises(ValueError, match="teacher or an admin"):
         Override(S.PRESENT, Decider.AUTO, END)
+
+
+# --- the session's outcome -------------------------------------------------------------------
+
+CAME = [S.PRESENT, S.LATE, S.LEFT_EARLY, S.PARTIAL]
+AWAY = [S.ABSENT, S.EXCUSED]
+DONE = Outcome(Status.COMPLETED)
+NO_SHOW = Outcome(Status.ABSENT)
+EXCUSED = Outcome(Status.ABSENT, STUDENT_EXCUSED)
+MAKE_UP = Outcome(Status.CANCELLED, TEACHER_ABSENT)
+
+OUTCOME_CASES: list[tuple[str, bool, AttendanceStatus, dict[int, AttendanceStatus], Outcome]] = [
+    # individual: teacher + one student
+    ("both present", False, S.PRESENT, {2: S.PRESENT}, DONE),
+    ("partial teacher, late student", False, S.PARTIAL, {2: S.LATE}, DONE),
+    ("student left early", False, S.PRESENT, {2: S.LEFT_EARLY}, DONE),
+    ("student partial", False, S.PRESENT, {2: S.PARTIAL}, DONE),
+    ("student absent", False, S.PRESENT, {2: S.ABSENT}, NO_SHOW),
+    ("student absent, teacher partial", False, S.PARTIAL, {2: S.ABSENT}, NO_SHOW),
+    ("student excused", False, S.PRESENT, {2: S.EXCUSED}, EXCUSED),
+    ("teacher absent, student came", False, S.ABSENT, {2: S.PRESENT}, MAKE_UP),
+    ("nobody came", False, S.ABSENT, {2: S.ABSENT}, MAKE_UP),
+    ("teacher absent, student excused", False, S.ABSENT, {2: S.EXCUSED}, MAKE_UP),
+    ("teacher excused", False, S.EXCUSED, {2: S.PRESENT}, MAKE_UP),
+    # overrides may give a teacher any status: late or left early still came
+    ("teacher overridden late", False, S.LATE, {2: S.PRESENT}, DONE),
+    ("teacher overridden left early", False, S.LEFT_EARLY, {2: S.ABSENT}, NO_SHOW),
+    # group
+    ("group, all came", True, S.PRESENT, {2: S.PRESENT, 3: S.LATE}, DONE),
+    ("group, some absent", True, S.PRESENT, {2: S.PRESENT, 3: S.ABSENT, 4: S.EXCUSED}, DONE),
+    ("group, every student absent", True, S.PARTIAL, {2: S.ABSENT, 3: S.ABSENT}, DONE),
+    ("group, one student, absent", True, S.PRESENT, {2: S.ABSENT}, DONE),
+    ("group, nobody enrolled", True, S.PRESENT, {}, DONE),
+    ("group, teacher absent", True, S.ABSENT, {2: S.PRESENT, 3: S.PRESENT}, MAKE_UP),
+    ("group, nobody came", True, S.ABSENT, {2: S.ABSENT, 3: S.ABSENT}, MAKE_UP),
+    ("group, teacher absent, nobody enrolled", True, S.ABSENT, {}, MAKE_UP),
+]
+
+
+@pytest.mark.parametrize(
+    ("group", "teacher", "students", "expected"),
+    [case[1:] for case in OUTCOME_CASES],
+    ids=[case[0] for case in OUTCOME_CASES],
+)
+def test_session_outcome(
+    group: bool,
+    teacher: AttendanceStatus,
+    students: dict[int, AttendanceStatus],
+    expected: Outcome,
+) -> None:
+    assert session_outcome(group=group, teacher=teacher, students=students) == expected
+
+
+@pytest.mark.parametrize("teacher", list(S))
+@pytest.mark.parametrize("student", list(S))
+def test_individual_outcome_for_every_pair(
+    teacher: AttendanceStatus, student: AttendanceStatus
+) -> None:
+    outcome = session_outcome(group=False, teacher=teacher, students={2: student})
+    if teacher in AWAY:
+        assert outcome == MAKE_UP
+    elif student in AWAY:
+        assert outcome.status is Status.ABSENT
+    else:
+        assert outcome == DONE
+
+
+@pytest.mark.parametrize("teacher", list(S))
+def test_group_outcome_never_depends_on_the_students(teacher: AttendanceStatus) -> None:
+    expected = MAKE_UP if teacher in AWAY else DONE
+    for first, second in itertools.product(S, repeat=2):
+        students = {2: first, 3: second}
+        assert session_outcome(group=True, teacher=teacher, students=students) == expected
+
+
+@pytest.mark.parametrize("students", [{}, {2: S.PRESENT, 3: S.PRESENT}])
+def test_an_individual_session_has_one_student(students: dict[int, AttendanceStatus]) -> None:
+    with pytest.raises(ValueError, match="one student"):
+        session_outcome(group=False, teacher=S.PRESENT, students=students)
+
+
+OUTCOMES = [DONE, NO_SHOW, EXCUSED, MAKE_UP]
+
+# (current status, its cancellation reason, outcome, the target the system moves it to)
+TRANSITION_CASES: list[tuple[Status, str | None, Outcome, Status | None]] = [
+    (Status.ONGOING, None, DONE, Status.COMPLETED),
+    (Status.ONGOING, None, NO_SHOW, Status.ABSENT),
+    (Status.ONGOING, None, EXCUSED, Status.ABSENT),
+    (Status.ONGOING, None, MAKE_UP, Status.CANCELLED),
+    (Status.COMPLETED, None, DONE, None),
+    (Status.COMPLETED, None, NO_SHOW, Status.ABSENT),  # the student's presence was a mistake
+    (Status.COMPLETED, None, MAKE_UP, Status.CANCELLED),
+    (Status.ABSENT, None, DONE, Status.COMPLETED),  # a late webhook: the student came
+    (Status.ABSENT, None, EXCUSED, None),  # an excuse approved afterwards: the status stays
+    (Status.ABSENT, None, MAKE_UP, Status.CANCELLED),
+    (Status.CANCELLED, TEACHER_ABSENT, DONE, Status.COMPLETED),  # late events: the teacher came
+    (Status.CANCELLED, TEACHER_ABSENT, NO_SHOW, Status.ABSENT),
+    (Status.CANCELLED, TEACHER_ABSENT, EXCUSED, Status.ABSENT),
+    (Status.CANCELLED, TEACHER_ABSENT, MAKE_UP, None),
+    # refused by the lifecycle: left as it is
+    (Status.CANCELLED, "holiday", DONE, None),
+    (Status.CANCELLED, "holiday", NO_SHOW, None),
+    (Status.CANCELLED, None, DONE, None),
+    (Status.CANCELLED, "holiday", MAKE_UP, None),  # cancelled already, for its own reason
+    # never due to be held: the lifecycle would let the system cancel them, but no make-up is owed
+    (Status.SUSPENDED, None, DONE, None),
+    (Status.SUSPENDED, None, MAKE_UP, None),
+    (Status.UNSCHEDULED, None, DONE, None),
+    (Status.UNSCHEDULED, None, MAKE_UP, None),
+    # never started: only the teacher's absence is a direct change
+    (Status.SCHEDULED, None, MAKE_UP, Status.CANCELLED),
+    (Status.READY, None, MAKE_UP, Status.CANCELLED),
+    (Status.SCHEDULED, None, DONE, None),
+    (Status.READY, None, NO_SHOW, None),
+]
+
+
+@pytest.mark.parametrize(("current", "reason", "outcome", "expected"), TRANSITION_CASES)
+def test_outcome_transition(
+    current: Status, reason: str | None, outcome: Outcome, expected: Status | None
+) -> None:
+    assert outcome_transition(current, outcome, cancellation_reason=reason) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "reason"),
+    [
+        (Status.ONGOING, None),
+        (Status.COMPLETED, None),
+        (Status.ABSENT, None),
+        (Status.CANCELLED, TEACHER_ABSENT),
+    ],
+)
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_finalisation_move_is_one_the_system_may_make(
+    current: Status, reason: str | None, outcome: Outcome
+) -> None:
+    """From every status finalisation meets, each outcome is reached, by a change the lifecycle
+    lets the system make, or is there already."""
+    target = outcome_transition(current, outcome, cancellation_reason=reason)
+    if target is None:
+        assert current is outcome.status
+    else:
+        assert target is outcome.status
+        check_transition(current, target, By.SYSTEM, cancellation_reason=reason)
+
+
+@pytest.mark.parametrize("current", list(Status))
+@pytest.mark.parametrize("reason", [None, TEACHER_ABSENT, "holiday"])
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_outcome_transition_agrees_with_the_lifecycle(
+    current: Status, reason: str | None, outcome: Outcome
+) -> None:
+    """None exactly where the system may not move the session, or it is there already, or it was
+    never due to be held (suspended, unscheduled)."""
+    target = outcome_transition(current, outcome, cancellation_reason=reason)
+    if target is not None:
+        check_transition(current, target, By.SYSTEM, cancellation_reason=reason)
+    elif current is not outcome.status and current not in {Status.SUSPENDED, Status.UNSCHEDULED}:
+        with pytest.raises(TransitionRefused):
+            check_transition(current, outcome.status, By.SYSTEM, cancellation_reason=reason)

@@ -8,7 +8,7 @@ import pytest
 
 from halaqa.academies.settings import effective_settings
 from halaqa.scheduling.lifecycle import SessionFacts, Status
-from halaqa.scheduling.steps import NextStep, Step, due_now, next_step
+from halaqa.scheduling.steps import NextStep, Step, completion_deferred_until, due_now, next_step
 
 START = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -61,3 +61,24 @@ def test_the_steps_follow_the_academy_settings() -> None:
 )
 def test_due_now(status: Status, now: datetime, target: Status | None) -> None:
     assert due_now(facts(status), SETTINGS, now) == target
+
+
+END = START + HOUR
+CAP = END + 60 * MIN  # overtime_cap_minutes = 60
+
+
+@pytest.mark.parametrize(
+    ("now", "people_in_room", "later"),
+    [
+        (END + 5 * MIN, False, None),  # nobody in: complete now
+        (END + 5 * MIN, True, END + 6 * MIN),  # still talking: look again in a minute
+        (CAP - 30 * timedelta(seconds=1), True, CAP),  # never past the cap
+        (CAP, True, None),  # the cap has come: complete even with people in
+        (CAP + HOUR, True, None),
+    ],
+)
+def test_a_completion_waits_while_people_are_in_the_room(
+    now: datetime, people_in_room: bool, later: datetime | None
+) -> None:
+    facts_ = facts(Status.ONGOING)
+    assert completion_deferred_until(facts_, SETTINGS, now, people_in_room) == later

@@ -142,13 +142,18 @@ class LiveKitProvider:
             for participant in present.participants:
                 if participant.identity not in wanted:
                     continue
-                await client.room.update_participant(
-                    api.UpdateParticipantRequest(
-                        room=room_name,
-                        identity=participant.identity,
-                        permission=_student_permission(allowed),
+                try:
+                    await client.room.update_participant(
+                        api.UpdateParticipantRequest(
+                            room=room_name,
+                            identity=participant.identity,
+                            permission=_student_permission(allowed),
+                        )
                     )
-                )
+                except api.TwirpError as error:
+                    if error.code == "not_found":
+                        continue  # left since the room was listed: their next token says it
+                    raise
                 changed += 1
         return changed
 
