@@ -9,11 +9,12 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from halaqa.db.engine import normalize_database_url
 from halaqa.kit.crypto import SecretBox
+from halaqa.kit.validation import ServerUrl
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/halaqa.db"
 MIN_SECRET_KEY_LENGTH = 32
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server.")
     worker_mode: WorkerMode = WorkerMode.EMBEDDED
     worker_poll_seconds: float = Field(5.0, gt=0)
+    demo_livekit_url: ServerUrl | None = Field(
+        None,
+        description="A LiveKit server for the demo academy (set before `halaqa demo load`); "
+        "without one the demo meets by Jitsi links.",
+    )
+    demo_livekit_api_key: str | None = None
+    demo_livekit_api_secret: SecretStr | None = None
     presence_poll_seconds: int = Field(
         60,
         ge=10,
@@ -93,6 +101,13 @@ class Settings(BaseSettings):
         description="Where webhooks are kept while the database is slow or down; local to each "
         "machine, emptied by its server processes.",
     )
+
+    @model_validator(mode="after")
+    def _demo_livekit_complete(self) -> Settings:
+        given = [self.demo_livekit_url, self.demo_livekit_api_key, self.demo_livekit_api_secret]
+        if any(v is not None for v in given) and any(v is None for v in given):
+            raise ValueError("the demo's LiveKit needs its URL, API key and API secret together")
+        return self
 
     @field_validator("database_url")
     @classmethod

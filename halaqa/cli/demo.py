@@ -15,9 +15,10 @@ from halaqa.academies.schemas import AcademyCreate, GuardianshipCreate
 from halaqa.catalog import service as catalog
 from halaqa.catalog.lifecycle import GroupStatus
 from halaqa.catalog.schemas import EnrollmentCreate, GroupCreate
+from halaqa.config import Settings
 from halaqa.kit.deps import Runtime
 from halaqa.meetings import service as meetings
-from halaqa.meetings.schemas import MeetingConfigIn
+from halaqa.meetings.schemas import MeetingConfigIn, RecordingStorageIn
 from halaqa.schedules import service as schedules
 from halaqa.schedules.schemas import ScheduleCreate, Slot
 from halaqa.scheduling import service as scheduling
@@ -213,12 +214,23 @@ async def load_demo(rt: Runtime) -> bool:
             await service.link_guardian(
                 rt, ctx, GuardianshipCreate(parent_user_id=ids[parent], student_user_id=ids[child])
             )
-    # Joining works out of the box with public Jitsi rooms; an admin may switch to LiveKit.
-    await meetings.set_config(
-        rt, ctx, MeetingConfigIn(provider="link", jitsi_base_url="https://meet.jit.si")
-    )
+    await meetings.set_config(rt, ctx, demo_meetings(rt.settings))
     await _load_classes(rt, ctx, ids)
     return True
+
+
+def demo_meetings(settings: Settings) -> MeetingConfigIn:
+    """LiveKit when the server has one for the demo; otherwise public Jitsi rooms, so that
+    joining works out of the box."""
+    if settings.demo_livekit_url is None:
+        return MeetingConfigIn(provider="link", jitsi_base_url="https://meet.jit.si")
+    return MeetingConfigIn(
+        provider="livekit",
+        livekit_url=settings.demo_livekit_url,
+        livekit_api_key=settings.demo_livekit_api_key,
+        livekit_api_secret=settings.demo_livekit_api_secret,
+        recordings=RecordingStorageIn(path_prefix="demo"),
+    )
 
 
 async def _load_classes(rt: Runtime, ctx: AcademyContext, ids: dict[str, int]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from rich.table import Table
 
 from halaqa import __version__
@@ -61,7 +62,14 @@ def main(
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            name = f"HALAQA_{where.upper()}: " if where else ""
+            errors.print(f"[red]error:[/red] configuration: {name}{problem['msg']}")
+        raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
 
 

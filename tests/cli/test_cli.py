@@ -446,3 +446,42 @@ def test_worker_once_at_a_given_instant(cli: Cli) -> None:
     alone = cli("worker", "--now", "2030-01-01T00:00:00")
     assert alone.exit_code == 2
     assert "--now goes with --once" in text(alone.stderr)
+
+
+@pytest.mark.parametrize(
+    ("environment_", "provider"),
+    [
+        ({}, "link"),  # joining works out of the box, with public Jitsi rooms
+        (
+            {
+                "HALAQA_DEMO_LIVEKIT_URL": "ws://127.0.0.1:7880",
+                "HALAQA_DEMO_LIVEKIT_API_KEY": "devkey",
+                "HALAQA_DEMO_LIVEKIT_API_SECRET": "secret",
+            },
+            "livekit",
+        ),
+    ],
+)
+def test_the_demo_meets_on_livekit_when_the_server_has_one(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, environment_: dict[str, str], provider: str
+) -> None:
+    for name, value in environment_.items():
+        monkeypatch.setenv(name, value)
+    assert cli("demo", "load").exit_code == 0
+    [(stored, url, key, sealed)] = cli.rows(
+        "SELECT provider, livekit_url, livekit_api_key, livekit_api_secret_sealed"
+        " FROM meeting_configs"
+    )
+    assert stored == provider
+    if provider == "livekit":
+        assert (url, key) == ("ws://127.0.0.1:7880", "devkey")
+        assert "secret" not in str(sealed).split(".")  # sealed, not kept as given
+    else:
+        assert (url, key, sealed) == (None, None, None)
+
+
+def test_half_a_demo_livekit_is_refused(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HALAQA_DEMO_LIVEKIT_URL", "ws://127.0.0.1:7880")
+    result = cli("demo", "load")
+    assert result.exit_code != 0
+    assert "URL, API key and API secret together" in text(result.output)
