@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(15, gt=0)
     max_body_bytes: int = Field(1_000_000, gt=0)
     webhook_answer_ms: int = Field(
-        50,
+        100,
         gt=0,
         description="How long a webhook waits for the database before it is kept on local disk "
         "instead (and moved into the database later), so LiveKit's per-room queue never waits.",
