@@ -44,6 +44,18 @@ _STATUSES = {
 _PROGRESS = {"starting": 0, "active": 1, "ending": 2}
 
 
+def _advance(recording: SessionRecording, status: str) -> bool:
+    """THE way a recording's status changes: only forwards (starting → active → ending → one
+    final status), so an update processed late never takes a recording back, and a final one
+    is never undone. Whether it moved."""
+    if recording.status not in LIVE:
+        return False
+    if status in LIVE and _PROGRESS[status] <= _PROGRESS[recording.status]:
+        return False
+    recording.status = status
+    return True
+
+
 def _nanos(value: int) -> datetime | None:
     return datetime.fromtimestamp(value / 1e9, UTC) if value else None
 
@@ -154,7 +166,7 @@ async def stop_by_hand(
         await provider.stop_recording(recording.egress_id)
     except ProviderError as error:
         raise Unavailable(f"the recording could not be stopped: {error}") from None
-    recording.status = "ending"  # LiveKit says when the file is complete (egress_ended)
+    _advance(recording, "ending")  # LiveKit says when the file is complete (egress_ended)
     await _audit(rt, ctx, "recording.stopped", recording)
     return recording
 
@@ -178,7 +190,7 @@ async def stop_all(rt: Runtime, academy_id: int, session_id: int) -> None:
     provider = _livekit(rt, config)  # needs no storage: stopping works once it was unset
     for recording in live:
         await provider.stop_recording(recording.egress_id)
-        recording.status = "ending"
+        _advance(recording, "ending")
 
 
 async def visible_recordings(
@@ -212,15 +224,8 @@ async def on_egress(rt: Runtime, academy_id: int, room: SessionRoom, info: lk.Eg
             )
         )
     status = _STATUSES.get(info.status)
-    if status is None or recording.status not in LIVE:
+    if status is None or not _advance(recording, status) or status in LIVE:
         return
-    if status in LIVE:
-        # An update processed late never takes a recording back: one Halaqa stopped stays
-        # ending even if the egress_updated saying it was active comes in after the stop.
-        if _PROGRESS[status] > _PROGRESS[recording.status]:
-            recording.status = status
-        return
-    recording.status = status
     recording.ended_at = _nanos(info.ended_at) or rt.clock.now()
     recording.error = info.error or None
     if info.file_results:

@@ -107,4 +107,3 @@ class MeetingProvider(Protocol):
 
     async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
         """Gives (or takes) screen sharing to those of them in the room now; how many."""
-        ...
