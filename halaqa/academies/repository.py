@@ -10,9 +10,12 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.models import (
+    AbsenceRequest,
     Academy,
     AcademyHoliday,
     ApiKey,
+    AttendanceOverride,
+    AttendanceRecord,
     AuditEntry,
     AuthToken,
     Booking,
@@ -45,6 +48,9 @@ _Tenanted = TypeVar(
     Booking,
     SessionRecording,
     PresenceEvent,
+    AttendanceRecord,
+    AttendanceOverride,
+    AbsenceRequest,
 )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from livekit import api as lk
 
 from halaqa.academies.auth import AcademyContext
+from halaqa.attendance.finalisation import presence_arrived
 from halaqa.attendance.repository import PresenceRepository
 from halaqa.exceptions import RateLimited
 from halaqa.kit.deps import Runtime
@@ -67,7 +68,7 @@ async def from_webhook(
     at = _seconds(parsed.created_at) if parsed.created_at else stored.received_at
     if kind == "joined" and parsed.participant.joined_at_ms:
         at = datetime.fromtimestamp(parsed.participant.joined_at_ms / 1000, UTC)
-    await PresenceRepository(rt.session, room.academy_id).add(
+    added = await PresenceRepository(rt.session, room.academy_id).add(
         [
             PresenceEvent(
                 academy_id=room.academy_id,
@@ -83,6 +84,9 @@ async def from_webhook(
             )
         ]
     )
+    if added:
+        arrivals = {user_id} if kind == "joined" and user_id is not None else set()
+        await presence_arrived(rt, room.academy_id, room.session_id, arrivals)
 
 
 async def heartbeat(rt: Runtime, ctx: AcademyContext, session_id: int, page_id: str) -> None:
@@ -115,6 +119,7 @@ async def heartbeat(rt: Runtime, ctx: AcademyContext, session_id: int, page_id: 
             )
         ]
     )
+    await presence_arrived(rt, ctx.academy.id, session.id, {ctx.user_id})
 
 
 async def poll_presence(rt: Runtime, *, batch: int = POLL_BATCH) -> int:
@@ -151,5 +156,7 @@ async def poll_presence(rt: Runtime, *, batch: int = POLL_BATCH) -> int:
                 for participant in present
                 if (user_id := user_of(participant.identity)) is not None
             ]
-            await PresenceRepository(rt.session, room.academy_id).add(events)
+            if await PresenceRepository(rt.session, room.academy_id).add(events):
+                arrivals = {event.user_id for event in events if event.user_id is not None}
+                await presence_arrived(rt, room.academy_id, room.session_id, arrivals)
     return asked

@@ -1,7 +1,12 @@
 """All tables. Importing this package registers every model on Base.metadata."""
 
 from halaqa.models.academies import Academy, ApiKey, Guardianship, Membership, MembershipRole
-from halaqa.models.attendance import PresenceEvent
+from halaqa.models.attendance import (
+    AbsenceRequest,
+    AttendanceOverride,
+    AttendanceRecord,
+    PresenceEvent,
+)
 from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
@@ -20,9 +25,12 @@ from halaqa.models.scheduling import (
 from halaqa.models.users import User
 
 __all__ = [
+    "AbsenceRequest",
     "Academy",
     "AcademyHoliday",
     "ApiKey",
+    "AttendanceOverride",
+    "AttendanceRecord",
     "AuditEntry",
     "AuthToken",
     "Booking",

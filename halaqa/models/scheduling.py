@@ -124,6 +124,9 @@ class ClassSession(Timestamped, Base):
     occurrence_key: Mapped[int | None] = mapped_column()
     # When the system next acts on it (scheduling.steps); None: nothing to do.
     next_step_at: Mapped[datetime | None] = mapped_column()
+    # When its attendance was last finalised; None until then, and again when late presence or
+    # an override means it must be computed again.
+    attendance_finalized_at: Mapped[datetime | None] = mapped_column()
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_at: Mapped[datetime | None] = mapped_column()
     cancelled_by_user_id: Mapped[int | None] = mapped_column()

@@ -233,4 +233,6 @@ def timing_of(session: ClassSession) -> SessionFacts:
         duration=timedelta(minutes=session.duration_minutes),
         teacher_id=session.teacher_user_id,
         student_ids=frozenset(),
+        cancellation_reason=session.cancellation_reason,
+        attendance_finalized=session.attendance_finalized_at is not None,
     )

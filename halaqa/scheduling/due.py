@@ -7,15 +7,16 @@ import logging
 from halaqa.academies.auth import Actor
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import effective_settings
+from halaqa.attendance.finalisation import finalise
 from halaqa.attendance.service import in_room_now
 from halaqa.exceptions import AppError
 from halaqa.kit.deps import Runtime
 from halaqa.kit.logs import log_context
 from halaqa.scheduling.calendar import refresh_next_step, timing_of
-from halaqa.scheduling.lifecycle import By, Status
+from halaqa.scheduling.lifecycle import By
 from halaqa.scheduling.repository import due_sessions
 from halaqa.scheduling.service import transition
-from halaqa.scheduling.steps import completion_deferred_until, due_now
+from halaqa.scheduling.steps import TARGETS, Step, completion_deferred_until, due_now
 
 log = logging.getLogger("halaqa.scheduling")
 
@@ -35,11 +36,11 @@ async def run_due_steps(rt: Runtime, *, batch: int = BATCH) -> int:
             academy = await academies.get(session.academy_id)
             assert academy is not None
             settings = effective_settings(academy.settings)
-            target = due_now(timing_of(session), settings, now)
-            if target is None:
+            step = due_now(timing_of(session), settings, now)
+            if step is None:
                 refresh_next_step(session, settings)
                 continue
-            if target is Status.COMPLETED:
+            if step is Step.COMPLETE:
                 in_room = await in_room_now(rt, session, settings.reconnect_merge_seconds)
                 later = completion_deferred_until(timing_of(session), settings, now, in_room)
                 if later is not None:
@@ -47,10 +48,15 @@ async def run_due_steps(rt: Runtime, *, batch: int = BATCH) -> int:
                     continue
             try:
                 async with rt.session.begin_nested():
-                    await transition(rt, session, target, By.SYSTEM, SYSTEM, reason="automatic")
+                    if step is Step.FINALIZE:
+                        await finalise(rt, session)
+                    else:
+                        await transition(
+                            rt, session, TARGETS[step], By.SYSTEM, SYSTEM, reason="automatic"
+                        )
                 changed += 1
-                log.info("session %s: automatic step to %s", session.id, target)
+                log.info("session %s: automatic step %s", session.id, step)
             except AppError as error:  # the lifecycle refused: nothing to do for this one
-                log.warning("session %s: step to %s refused: %s", session.id, target, error)
+                log.warning("session %s: step %s refused: %s", session.id, step, error)
                 session.next_step_at = None
     return changed

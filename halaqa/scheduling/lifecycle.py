@@ -136,6 +136,7 @@ class SessionFacts:
     student_ids: frozenset[int]
     cancellation_reason: str | None = None
     group: bool = False  # a group's session: its students may not cancel it for everyone
+    attendance_finalized: bool = False  # and not waiting to be computed again
 
     @property
     def ends_at(self) -> datetime | None:

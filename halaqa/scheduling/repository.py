@@ -63,9 +63,13 @@ class SessionRepository:
     def _scoped(self) -> Select[ClassSession]:
         return select(ClassSession).where(ClassSession.academy_id == self.academy_id)
 
-    async def get(self, session_id: int) -> ClassSession | None:
-        result = await self.session.scalars(self._scoped().where(ClassSession.id == session_id))
-        return result.one_or_none()
+    async def get(self, session_id: int, *, lock: bool = False) -> ClassSession | None:
+        """The session; with `lock`, its row stays locked until the transaction ends (PostgreSQL;
+        SQLite has one writer at a time anyway) and is read afresh."""
+        query = self._scoped().where(ClassSession.id == session_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.scalars(query)).one_or_none()
 
     async def page(
         self, where: SessionFilter, *, offset: int, limit: int

@@ -12,15 +12,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from halaqa.academies.settings import AcademySettings
-from halaqa.scheduling.lifecycle import SessionFacts, Status
+from halaqa.scheduling.lifecycle import TEACHER_ABSENT, SessionFacts, Status
 
 
 class Step(StrEnum):
     PREPARE = "prepare"  # scheduled -> ready when the room opens
     COMPLETE = "complete"  # ongoing -> completed after the end and the buffer
+    # Attendance folded into records after the end and the delay, and the session's outcome
+    # settled from it: a room nobody started, a completed class, a teacher's absence.
+    FINALIZE = "finalize"
 
 
-# What each step makes of the session.
+# The status each step that is a plain transition takes the session to.
 TARGETS = {Step.PREPARE: Status.READY, Step.COMPLETE: Status.COMPLETED}
 
 
@@ -43,7 +46,23 @@ def next_step(session: SessionFacts, settings: AcademySettings) -> NextStep | No
             Step.COMPLETE,
             session.ends_at + timedelta(minutes=settings.auto_complete_buffer_minutes),
         )
+    if _awaits_attendance(session):
+        return NextStep(
+            Step.FINALIZE, session.ends_at + timedelta(minutes=settings.finalize_delay_minutes)
+        )
     return None
+
+
+def _awaits_attendance(session: SessionFacts) -> bool:
+    """A room that opened but was never started is settled by its attendance (nobody came, or
+    the start was missed); a finished session, until its attendance is on record. Cancellations
+    other than the teacher's absence are not about attendance, so they wait for nothing."""
+    if session.status is Status.READY:
+        return True
+    finished = session.status in (Status.COMPLETED, Status.ABSENT) or (
+        session.status is Status.CANCELLED and session.cancellation_reason == TEACHER_ABSENT
+    )
+    return finished and not session.attendance_finalized
 
 
 DEFER_STEP = timedelta(minutes=1)  # how long a completion waits before it looks again
@@ -63,9 +82,9 @@ def completion_deferred_until(
     return min(now + DEFER_STEP, cap)
 
 
-def due_now(session: SessionFacts, settings: AcademySettings, now: datetime) -> Status | None:
-    """The status the session's step takes it to if that step is due at `now`, else None."""
+def due_now(session: SessionFacts, settings: AcademySettings, now: datetime) -> Step | None:
+    """The session's step if it is due at `now`, else None."""
     step = next_step(session, settings)
     if step is None or now < step.at:
         return None
-    return TARGETS[step.step]
+    return step.step

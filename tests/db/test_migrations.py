@@ -29,7 +29,12 @@ from halaqa.models import AuditEntry, Membership, User
 T = TypeVar("T")
 
 # The evidence the database itself keeps from being rewritten.
-APPEND_ONLY_TRIGGERS = {"audit_log_no_update", "audit_log_no_delete", "presence_events_no_update"}
+APPEND_ONLY_TRIGGERS = {
+    "audit_log_no_update",
+    "audit_log_no_delete",
+    "presence_events_no_update",
+    "attendance_overrides_no_update",
+}
 
 
 def inspect_database(database_url: str, look: Callable[[Connection], T]) -> T:

@@ -126,7 +126,19 @@ async def test_after_a_day_of_downtime_every_session_is_caught_up_in_order(
             .order_by(SessionStatusChange.id)
         )
         assert list(prepared) == [m["id"] for m in made]  # the oldest step first
-    assert await steps(api) == 0
+    # Then their attendance: nobody came to any, so each is the teacher's absence, owed.
+    assert await steps(api) == 6
+    assert {await status_of(api, s, m["id"]) for m in made} == {"cancelled"}
+    async with api.database.transaction() as session:
+        settled = (
+            await session.execute(
+                select(ClassSession.cancellation_reason, ClassSession.makeup_owed).where(
+                    ClassSession.id.in_([m["id"] for m in made])
+                )
+            )
+        ).all()
+        assert set(settled) == {("teacher_absent", True)}
+    assert await steps(api) == 0  # nothing is left to do, and nothing stuck
 
 
 async def test_the_cost_of_a_tick_follows_what_is_due(api: Api, clock: FrozenClock) -> None:

@@ -38,6 +38,7 @@ async def test_completion_waits_for_the_people_in_the_room(
     clock.set(TOMORROW)
     ok(await api.client.post(f"{path}/start", json={}, headers=s.teacher.headers))
     since = len(livekit.events)
+    teacher = livekit.join(room, f"user-{s.teacher.id}")
     student = livekit.join(room, f"user-{s.students[0].id}")
     await deliver(api, livekit, since)
     await tick(app)
@@ -48,6 +49,7 @@ async def test_completion_waits_for_the_people_in_the_room(
     if leaves:
         since = len(livekit.events)
         livekit.leave(room, student)
+        livekit.leave(room, teacher)
         await deliver(api, livekit, since)
         await tick(app)  # the leave is processed
         clock.advance(timedelta(minutes=1))

@@ -1,0 +1,176 @@
+"""Finalisation: after a session's end and the finalise delay, its presence is folded into one
+record per teacher and student, and the session's status is settled from them (completed,
+absent, or cancelled for the teacher's absence with a make-up owed). Presence that arrives
+later, or an override, computes it all again; the follow-ups registered here (the ledger) are
+queued each time, so they can put right what the last computation decided.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from halaqa.academies.auth import Actor
+from halaqa.academies.repository import AcademyRepository
+from halaqa.academies.settings import AcademySettings, effective_settings
+from halaqa.attendance.assessment import Assessment, SessionShape, assess
+from halaqa.attendance.policy import AttendanceStatus, Decider, Override, outcome_transition
+from halaqa.attendance.repository import AttendanceRepository, PresenceRepository
+from halaqa.attendance.service import as_folding
+from halaqa.kit.deps import Runtime
+from halaqa.models import AttendanceOverride, AttendanceRecord, ClassSession
+from halaqa.scheduling.calendar import refresh_next_step
+from halaqa.scheduling.lifecycle import By, Status
+from halaqa.scheduling.repository import SessionRepository
+from halaqa.scheduling.service import transition
+from halaqa.worker.jobs import enqueue
+
+log = logging.getLogger("halaqa.attendance")
+
+SYSTEM = Actor()
+# What the history says of a change finalisation makes, unless the outcome has its own reason.
+BECAUSE = "attendance"
+# Kinds of job queued each time a session's attendance is finalised (the ledger's, say).
+ON_FINALIZED: list[str] = []
+
+
+def on_finalized(kind: str) -> None:
+    """Queue a job of `kind`, with the session's academy and id, after every finalisation."""
+    if kind not in ON_FINALIZED:
+        ON_FINALIZED.append(kind)
+
+
+def as_override(row: AttendanceOverride) -> Override:
+    return Override(AttendanceStatus(row.status), Decider(row.source), row.decided_at)
+
+
+async def shape_of(rt: Runtime, session: ClassSession) -> SessionShape:
+    assert session.starts_at is not None
+    assert session.ends_at is not None
+    people = await SessionRepository(rt.session, session.academy_id).participants(session.id)
+    students = tuple(sorted(p.user_id for p in people if p.role == "student"))
+    if session.student_user_id is not None and session.student_user_id not in students:
+        students = (*students, session.student_user_id)
+    return SessionShape(
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        teacher_id=session.teacher_user_id,
+        student_ids=students,
+        group=session.kind == "group",
+    )
+
+
+async def assess_session(
+    rt: Runtime, session: ClassSession, settings: AcademySettings
+) -> Assessment:
+    """The session's attendance as its presence and overrides stand now."""
+    events = await PresenceRepository(rt.session, session.academy_id).of_session(session.id)
+    rows = await AttendanceRepository(rt.session, session.academy_id).overrides(session.id)
+    overrides: dict[int, list[Override]] = defaultdict(list)
+    for row in rows:
+        overrides[row.user_id].append(as_override(row))
+    return assess(
+        [as_folding(event) for event in events],
+        await shape_of(rt, session),
+        settings,
+        overrides,
+    )
+
+
+def records_of(
+    session: ClassSession, assessment: Assessment, rt: Runtime
+) -> list[AttendanceRecord]:
+    now = rt.clock.now()
+    records = []
+    for attendee in assessment.attendees:
+        presence = attendee.presence
+        records.append(
+            AttendanceRecord(
+                academy_id=session.academy_id,
+                session_id=session.id,
+                user_id=attendee.user_id,
+                role=attendee.role.value,
+                first_join=presence.first_join if presence else None,
+                last_leave=presence.last_leave if presence else None,
+                seconds=presence.seconds if presence else 0,
+                window_start=attendee.window_start,
+                window_seconds=attendee.window_seconds,
+                reconnects=presence.reconnects if presence else 0,
+                inferred_end=presence.inferred_end if presence else False,
+                sources=",".join(sorted(attendee.sources)),
+                computed_status=attendee.computed.value,
+                status=attendee.decision.status.value,
+                status_source=attendee.decision.source.value,
+                computed_at=now,
+            )
+        )
+    return records
+
+
+async def finalise(rt: Runtime, session: ClassSession) -> None:
+    """Computes and keeps the session's attendance, settles its status from it, and queues the
+    follow-ups. Safe to run again: it replaces what the last run kept."""
+    academy = await AcademyRepository(rt.session).get(session.academy_id)
+    assert academy is not None
+    settings = effective_settings(academy.settings)
+    assessment = await assess_session(rt, session, settings)
+    attendance = AttendanceRepository(rt.session, session.academy_id)
+    await attendance.replace_records(session.id, records_of(session, assessment, rt))
+    session.attendance_finalized_at = rt.clock.now()
+    await _settle(rt, session, assessment, attendance)
+    refresh_next_step(session, settings)
+    for kind in ON_FINALIZED:
+        await enqueue(
+            rt,
+            kind,
+            {"academy_id": session.academy_id, "session_id": session.id},
+            academy_id=session.academy_id,
+        )
+    log.info("session %s: attendance finalised, outcome %s", session.id, assessment.outcome)
+
+
+async def _settle(
+    rt: Runtime, session: ClassSession, assessment: Assessment, attendance: AttendanceRepository
+) -> None:
+    """Moves the session to the outcome its attendance earns, as the system. A status a person
+    chose once the class was over (a teacher completing it or marking the student absent, staff
+    correcting it) stands: the computation never overrules a person, as with attendance
+    overrides. A room nobody started is started first, since only a started class completes."""
+    current = Status(session.status)
+    if current in (Status.COMPLETED, Status.ABSENT):
+        change = await attendance.last_change_into(session.id, current.value)
+        if change is not None and change.actor_user_id is not None:
+            return
+    outcome = assessment.outcome
+    target = outcome_transition(current, outcome, cancellation_reason=session.cancellation_reason)
+    if target is None and current in (Status.SCHEDULED, Status.READY):
+        await transition(rt, session, Status.ONGOING, By.SYSTEM, SYSTEM, reason=BECAUSE)
+        target = outcome_transition(Status.ONGOING, outcome)
+    if target is not None:
+        await transition(rt, session, target, By.SYSTEM, SYSTEM, reason=outcome.reason or BECAUSE)
+
+
+async def presence_arrived(
+    rt: Runtime, academy_id: int, session_id: int, arrivals: set[int]
+) -> None:
+    """New presence is on record for the session (`arrivals`: who joined or was seen in it).
+    The first of its teacher or students in starts it; presence after its attendance was
+    finalised has it computed again at the worker's next tick. The session's row is locked
+    first, as finalisation locks it, so a finalisation either sees this presence or is
+    re-opened by it: none slips between the two."""
+    session = await SessionRepository(rt.session, academy_id).get(session_id, lock=True)
+    if session is None or session.starts_at is None:
+        return
+    if session.attendance_finalized_at is not None:
+        session.attendance_finalized_at = None
+        academy = await AcademyRepository(rt.session).get(academy_id)
+        assert academy is not None
+        refresh_next_step(session, effective_settings(academy.settings))
+        log.info("session %s: late presence, attendance to be finalised again", session.id)
+        return
+    if Status(session.status) in (Status.SCHEDULED, Status.READY):
+        shape = await shape_of(rt, session)
+        if arrivals & {shape.teacher_id, *shape.student_ids}:
+            await transition(
+                rt, session, Status.ONGOING, By.SYSTEM, SYSTEM, reason="first participant in"
+            )
