@@ -20,6 +20,7 @@ from starlette.routing import Match
 
 from halaqa import __version__
 from halaqa.academies.endpoints import academies_router, auth_router, me_router
+from halaqa.attendance.endpoints import requests_router as absence_requests_router
 from halaqa.attendance.endpoints import router as attendance_router
 from halaqa.bookings.endpoints import bookings_router, teachers_router
 from halaqa.catalog.endpoints import groups_router
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         schedules_router,
         meetings_router,
         attendance_router,
+        absence_requests_router,
         webhooks_router,
         teachers_router,
         bookings_router,

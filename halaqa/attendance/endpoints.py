@@ -1,20 +1,37 @@
-"""HTTP API: presence from Halaqa's own meeting page, and who is in a class now."""
+"""HTTP API: presence from Halaqa's own meeting page, who is in a class now, the attendance on
+record with its corrections, and absence requests."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from halaqa.academies.auth import AcademyContext, require_roles
-from halaqa.attendance import intake, service
-from halaqa.attendance.schemas import HeartbeatIn, HeartbeatOut, PresenceOut
+from halaqa.attendance import corrections, intake, service
+from halaqa.attendance.policy import AttendanceStatus
+from halaqa.attendance.schemas import (
+    AbsenceRequestIn,
+    AbsenceRequestOut,
+    DecisionIn,
+    HeartbeatIn,
+    HeartbeatOut,
+    OverrideIn,
+    OverrideOut,
+    PresenceOut,
+    RecordOut,
+    SessionAttendanceOut,
+)
 from halaqa.kit.deps import CurrentRuntime
+from halaqa.models import AbsenceRequest
 
 router = APIRouter(prefix="/api/v1/academies/{slug}/sessions", tags=["attendance"])
+requests_router = APIRouter(prefix="/api/v1/academies/{slug}/absence-requests", tags=["attendance"])
 
 AnyMember = Annotated[AcademyContext, Depends(require_roles())]
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
+UserId = Annotated[int, Path(ge=1, le=2**62)]
+RequestId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.post(
@@ -38,3 +55,105 @@ async def heartbeat(
 async def presence(session_id: SessionId, ctx: AnyMember, rt: CurrentRuntime) -> list[PresenceOut]:
     people = await service.live_presence(rt, ctx, session_id)
     return [PresenceOut.model_validate(p, from_attributes=True) for p in people]
+
+
+async def _attendance(
+    rt: CurrentRuntime, ctx: AcademyContext, session_id: int
+) -> SessionAttendanceOut:
+    found = await corrections.session_attendance(rt, ctx, session_id)
+    return SessionAttendanceOut(
+        session_id=found.session_id,
+        finalized=found.finalized_at is not None,
+        finalized_at=found.finalized_at,
+        records=[RecordOut.of(r) for r in found.records],
+        overrides=[OverrideOut.model_validate(o, from_attributes=True) for o in found.overrides],
+    )
+
+
+@router.get(
+    "/{session_id}/attendance",
+    response_model=SessionAttendanceOut,
+    summary="Each participant's attendance: on record once finalised, provisional before",
+)
+async def attendance(
+    session_id: SessionId, ctx: AnyMember, rt: CurrentRuntime
+) -> SessionAttendanceOut:
+    return await _attendance(rt, ctx, session_id)
+
+
+@router.put(
+    "/{session_id}/attendance/{user_id}",
+    response_model=SessionAttendanceOut,
+    summary="Correct someone's attendance status, with a note (the teacher: its students; "
+    "admins: anyone)",
+)
+async def correct(
+    session_id: SessionId, user_id: UserId, body: OverrideIn, ctx: AnyMember, rt: CurrentRuntime
+) -> SessionAttendanceOut:
+    await corrections.override(
+        rt, ctx, session_id, user_id, AttendanceStatus(body.status), body.note
+    )
+    return await _attendance(rt, ctx, session_id)
+
+
+def _request_out(request: AbsenceRequest) -> AbsenceRequestOut:
+    return AbsenceRequestOut.model_validate(request, from_attributes=True)
+
+
+@router.post(
+    "/{session_id}/absence-requests",
+    response_model=AbsenceRequestOut,
+    status_code=201,
+    summary="Ask, before the class, for a student's absence to be excused",
+)
+async def request_absence(
+    session_id: SessionId, body: AbsenceRequestIn, ctx: AnyMember, rt: CurrentRuntime
+) -> AbsenceRequestOut:
+    made = await corrections.request_absence(rt, ctx, session_id, body.student_id, body.reason)
+    return _request_out(made)
+
+
+@requests_router.get(
+    "",
+    response_model=list[AbsenceRequestOut],
+    summary="Absence requests the viewer may see, newest first",
+)
+async def absence_requests(
+    ctx: AnyMember,
+    rt: CurrentRuntime,
+    session_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    status: Annotated[
+        Literal["pending", "approved", "declined", "withdrawn"] | None, Query()
+    ] = None,
+) -> list[AbsenceRequestOut]:
+    found = await corrections.absence_requests(rt, ctx, session_id=session_id, status=status)
+    return [_request_out(r) for r in found]
+
+
+@requests_router.post(
+    "/{request_id}/approve",
+    response_model=AbsenceRequestOut,
+    summary="Approve: the student is excused from the class",
+)
+async def approve(
+    request_id: RequestId, body: DecisionIn, ctx: AnyMember, rt: CurrentRuntime
+) -> AbsenceRequestOut:
+    decided = await corrections.decide_absence(rt, ctx, request_id, approve=True, note=body.note)
+    return _request_out(decided)
+
+
+@requests_router.post("/{request_id}/decline", response_model=AbsenceRequestOut, summary="Decline")
+async def decline(
+    request_id: RequestId, body: DecisionIn, ctx: AnyMember, rt: CurrentRuntime
+) -> AbsenceRequestOut:
+    decided = await corrections.decide_absence(rt, ctx, request_id, approve=False, note=body.note)
+    return _request_out(decided)
+
+
+@requests_router.post(
+    "/{request_id}/withdraw",
+    response_model=AbsenceRequestOut,
+    summary="Take back a request still pending (the student or their parent)",
+)
+async def withdraw(request_id: RequestId, ctx: AnyMember, rt: CurrentRuntime) -> AbsenceRequestOut:
+    return _request_out(await corrections.withdraw_absence(rt, ctx, request_id))
