@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.academies.auth import AcademyContext, require_roles
-from halaqa.attendance import corrections, intake, service
+from halaqa.attendance import corrections, intake, service, stream
 from halaqa.attendance.policy import AttendanceStatus
 from halaqa.attendance.schemas import (
     AbsenceRequestIn,
@@ -22,8 +24,9 @@ from halaqa.attendance.schemas import (
     RecordOut,
     SessionAttendanceOut,
 )
-from halaqa.kit.deps import CurrentRuntime
+from halaqa.kit.deps import CurrentRuntime, Runtime
 from halaqa.models import AbsenceRequest
+from halaqa.scheduling.service import get_session
 
 router = APIRouter(prefix="/api/v1/academies/{slug}/sessions", tags=["attendance"])
 requests_router = APIRouter(prefix="/api/v1/academies/{slug}/absence-requests", tags=["attendance"])
@@ -94,6 +97,34 @@ async def correct(
         rt, ctx, session_id, user_id, AttendanceStatus(body.status), body.note
     )
     return await _attendance(rt, ctx, session_id)
+
+
+@router.get(
+    "/{session_id}/events",
+    response_class=StreamingResponse,
+    summary="Server-sent events: the session's status and who is in its room, as they change",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    session_id: SessionId,
+    ctx: AnyMember,
+    rt: CurrentRuntime,
+    request: Request,
+    follow: Annotated[
+        bool, Query(description="false: send the state as it is now, then close")
+    ] = True,
+) -> StreamingResponse:
+    state = request.app.state
+
+    def rt_of(db: AsyncSession) -> Runtime:
+        return Runtime(session=db, clock=state.clock, settings=state.settings, secret=state.secret)
+
+    await get_session(rt, ctx, session_id)  # 404 before any stream, in the request's transaction
+    return StreamingResponse(
+        stream.session_events(state.database, rt_of, ctx, session_id, follow=follow),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _request_out(request: AbsenceRequest) -> AbsenceRequestOut:

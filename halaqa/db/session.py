@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from halaqa.db.base import Timestamped
 from halaqa.kit.clock import Clock
+from halaqa.kit.signal import Signal
 
 
 class Database:
@@ -21,6 +22,7 @@ class Database:
         self.engine = engine
         self.clock = clock
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, info={"clock": clock})
+        self.committed = Signal()  # notified after each transaction commits: live pages look
 
     @property
     def dialect(self) -> str:
@@ -34,6 +36,7 @@ class Database:
         """A session committed when the block ends, rolled back if it raises."""
         async with self._sessions() as session, session.begin():
             yield session
+        self.committed.notify()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
