@@ -9,19 +9,26 @@ its outcome and the ledger's follow-up follow the new word.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from halaqa.academies.auth import AcademyContext
 from halaqa.academies.roles import STAFF
 from halaqa.academies.service import audit
 from halaqa.academies.settings import effective_settings
-from halaqa.attendance.finalisation import assess_session, finalise, records_of
+from halaqa.attendance.finalisation import assess_session, finalise, presence_arrived, records_of
 from halaqa.attendance.policy import AttendanceStatus, Decider
-from halaqa.attendance.repository import AttendanceRepository
-from halaqa.exceptions import Conflict, Forbidden, NotFound
+from halaqa.attendance.repository import AttendanceRepository, PresenceRepository
+from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from halaqa.kit.deps import Runtime
-from halaqa.models import AbsenceRequest, AttendanceOverride, AttendanceRecord, ClassSession
+from halaqa.models import (
+    AbsenceRequest,
+    AttendanceOverride,
+    AttendanceRecord,
+    ClassSession,
+    PresenceEvent,
+)
 from halaqa.scheduling.lifecycle import TEACHER_ABSENT, Status
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import SessionView, get_session, viewer_of
@@ -163,13 +170,84 @@ def _source_of(view: SessionView, ctx: AcademyContext, user_id: int) -> Decider:
     return source
 
 
-async def refinalise(rt: Runtime, session: ClassSession) -> None:
+async def mark_presence(
+    rt: Runtime,
+    ctx: AcademyContext,
+    session_id: int,
+    user_id: int,
+    start: datetime,
+    end: datetime,
+    note: str,
+) -> None:
+    """Someone's presence marked by hand (a student on the teacher's phone when the room failed,
+    say): a stay from `start` to `end`, kept as manual presence events beside the others and
+    folded with them. The same people may mark as may override; the stay must lie around the
+    class (an hour before its start to the overtime cap after its end)."""
+    view = await get_session(rt, ctx, session_id)
+    session = view.session
+    source = _source_of(view, ctx, user_id)
+    if not _held(session) or session.starts_at is None or session.ends_at is None:
+        raise Conflict(
+            f"this session is {session.status}: it has no attendance to mark",
+            code="session_not_held",
+        )
+    now = rt.clock.now()
+    cap = timedelta(minutes=effective_settings(ctx.academy.settings).overtime_cap_minutes)
+    earliest, latest = session.starts_at - timedelta(hours=1), session.ends_at + cap
+    latest = min(latest, now)
+    if end <= start:
+        raise InvalidInput.field("to", "must be after from")
+    if start < earliest or end > latest:
+        raise InvalidInput.field(
+            "from",
+            f"the stay must lie between {earliest.isoformat()} (an hour before the class) and "
+            f"{latest.isoformat()} (the overtime cap after it, and never in the future)",
+        )
+    mark = f"manual:{secrets.token_hex(8)}"
+    events = [
+        PresenceEvent(
+            academy_id=session.academy_id,
+            session_id=session.id,
+            user_id=user_id,
+            participant_id=mark,
+            kind=kind,
+            source="manual",
+            at=at,
+            arrived_at=now,
+            event_key=f"{mark}:{kind}",
+        )
+        for kind, at in (("joined", start), ("left", end))
+    ]
+    await PresenceRepository(rt.session, session.academy_id).add(events)
+    await audit(
+        rt,
+        ctx.actor,
+        "attendance.presence_marked",
+        academy_id=ctx.academy.id,
+        entity_type="class_session",
+        entity_id=session.id,
+        after={
+            "user_id": user_id,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "by": source,
+            "note": note,
+        },
+    )
+    if not await refinalise(rt, session):  # not on record yet: as any presence coming in
+        await presence_arrived(rt, session.academy_id, session.id, {user_id})
+
+
+async def refinalise(rt: Runtime, session: ClassSession) -> bool:
     """A session whose attendance is on record is computed again now, its row locked as the
-    worker's finalisation locks it; one not finalised yet takes the new word when it is."""
+    worker's finalisation locks it (True); one not finalised yet takes the new word when it
+    is (False)."""
     locked = await SessionRepository(rt.session, session.academy_id).get(session.id, lock=True)
     assert locked is not None
-    if locked.attendance_finalized_at is not None:
-        await finalise(rt, locked)
+    if locked.attendance_finalized_at is None:
+        return False
+    await finalise(rt, locked)
+    return True
 
 
 # --- absence requests ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from halaqa.attendance.schemas import (
     HeartbeatOut,
     OverrideIn,
     OverrideOut,
+    PresenceMarkIn,
     PresenceOut,
     RecordOut,
     SessionAttendanceOut,
@@ -125,6 +126,22 @@ async def events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post(
+    "/{session_id}/presence-marks",
+    response_model=SessionAttendanceOut,
+    status_code=201,
+    summary="Mark someone's presence by hand, from and to (the teacher: its students; admins: "
+    "anyone)",
+)
+async def mark_presence(
+    session_id: SessionId, body: PresenceMarkIn, ctx: AnyMember, rt: CurrentRuntime
+) -> SessionAttendanceOut:
+    await corrections.mark_presence(
+        rt, ctx, session_id, body.user_id, body.from_, body.to, body.note
+    )
+    return await _attendance(rt, ctx, session_id)
 
 
 def _request_out(request: AbsenceRequest) -> AbsenceRequestOut:

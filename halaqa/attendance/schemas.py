@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from halaqa.kit.validation import Input
 
@@ -121,3 +121,17 @@ class AbsenceRequestOut(BaseModel):
     decided_at: dt.datetime | None
     decision_note: str | None
     created_at: dt.datetime
+
+
+class PresenceMarkIn(Input):
+    user_id: Annotated[int, Field(ge=1, le=2**62)]
+    from_: dt.datetime = Field(alias="from", description="When the stay began (with a zone)")
+    to: dt.datetime = Field(description="When it ended (with a zone)")
+    note: Note = Field(description="Why it is marked by hand (1 to 1000 characters)")
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.utcoffset() is None:
+            raise ValueError("give a time zone, e.g. 2026-03-01T17:05:00Z")
+        return value

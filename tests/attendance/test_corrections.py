@@ -248,3 +248,37 @@ async def test_requests_declined_withdrawn_or_too_late(
     clock.set(TOMORROW)
     assert_error(await ask(api, path, s.students[0]), 409, "already_begun")
     assert_error(await ask(api, path, s.students[0], reason=""), 422, "validation_error")
+
+
+# --- presence marked by hand -------------------------------------------------------------------
+
+
+async def mark(api: Api, path: str, who: Person, user: Person, start: int, end: int) -> Any:
+    body = {
+        "user_id": user.id,
+        "from": (TOMORROW + timedelta(minutes=start)).isoformat(),
+        "to": (TOMORROW + timedelta(minutes=end)).isoformat(),
+        "note": "joined by phone: the room would not load",
+    }
+    return await api.client.post(f"{path}/presence-marks", json=body, headers=who.headers)
+
+
+async def test_presence_marked_by_hand_is_folded_with_the_rest(
+    api: Api, app: FastAPI, clock: FrozenClock
+) -> None:
+    s, path = await held(api, app, clock)
+    found = ok(await mark(api, path, s.teacher, s.students[0], 5, 55), 201)
+    record = by_user(found)[s.students[0].id]
+    assert (record["seconds"], record["status"], record["sources"]) == (3000, "present", ["manual"])
+    assert (await session(api, path, s.admin))["status"] == "completed"
+    response = await mark(api, path, s.students[0], s.students[0], 0, 60)
+    assert_error(response, 403, "not_allowed")
+    response = await mark(api, path, s.teacher, s.students[0], 30, 20)
+    assert_error(response, 422, "validation_error")
+    response = await mark(api, path, s.teacher, s.students[0], -90, 20)  # long before the class
+    assert_error(response, 422, "validation_error")
+    later = await book(api, s, starts_at=(AFTER + timedelta(days=1)).isoformat())
+    live = f"{SESSIONS}/{later['id']}"
+    clock.set(AFTER + timedelta(days=1, minutes=30))
+    response = await mark(api, live, s.admin, s.students[0], 24 * 60 + 65, 24 * 60 + 100)
+    assert_error(response, 422, "validation_error")  # reaches into the future
