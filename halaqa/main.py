@@ -28,6 +28,7 @@ from halaqa.config import Settings, WorkerMode, get_settings
 from halaqa.db.engine import create_engine
 from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
+from halaqa.evaluations.endpoints import router as evaluations_router
 from halaqa.exceptions import AppError, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
 from halaqa.kit.logs import configure_logging
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         meetings_router,
         attendance_router,
         absence_requests_router,
+        evaluations_router,
         webhooks_router,
         teachers_router,
         bookings_router,

@@ -29,6 +29,8 @@ from halaqa.models import (
     PresenceEvent,
     Schedule,
     SessionRecording,
+    SessionReport,
+    SessionReportPassage,
     TeacherAvailability,
     User,
 )
@@ -51,6 +53,8 @@ _Tenanted = TypeVar(
     AttendanceRecord,
     AttendanceOverride,
     AbsenceRequest,
+    SessionReport,
+    SessionReportPassage,
 )
 
 

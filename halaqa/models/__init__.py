@@ -11,6 +11,7 @@ from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
+from halaqa.models.evaluations import SessionReport, SessionReportPassage
 from halaqa.models.jobs import Job
 from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
 from halaqa.models.scheduling import (
@@ -49,6 +50,8 @@ __all__ = [
     "SessionCodeCounter",
     "SessionParticipant",
     "SessionRecording",
+    "SessionReport",
+    "SessionReportPassage",
     "SessionReschedule",
     "SessionRoom",
     "SessionStatusChange",

@@ -148,7 +148,7 @@ class AbsenceRequest(Timestamped, Base):
         ),
         # One open or granted request per student and session; declined ones may be asked again.
         Index(
-            "uq_absence_requests_open",
+            "ix_absence_requests_open",
             "session_id",
             "student_user_id",
             unique=True,
