@@ -23,14 +23,20 @@ from halaqa.models import (
     Enrollment,
     Group,
     Guardianship,
+    LedgerEntry,
+    LedgerFlag,
     LoginAttempt,
     Membership,
     MembershipRole,
+    Package,
     PresenceEvent,
     Schedule,
     SessionRecording,
     SessionReport,
     SessionReportPassage,
+    Subscription,
+    SubscriptionCycle,
+    SubscriptionPause,
     TeacherAvailability,
     User,
 )
@@ -55,6 +61,12 @@ _Tenanted = TypeVar(
     AbsenceRequest,
     SessionReport,
     SessionReportPassage,
+    Package,
+    Subscription,
+    SubscriptionPause,
+    SubscriptionCycle,
+    LedgerEntry,
+    LedgerFlag,
 )
 
 

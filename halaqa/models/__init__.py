@@ -9,6 +9,14 @@ from halaqa.models.attendance import (
 )
 from halaqa.models.audit import AuditEntry
 from halaqa.models.auth import AuthToken, LoginAttempt
+from halaqa.models.billing import (
+    LedgerEntry,
+    LedgerFlag,
+    Package,
+    Subscription,
+    SubscriptionCycle,
+    SubscriptionPause,
+)
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.evaluations import SessionReport, SessionReportPassage
@@ -40,11 +48,14 @@ __all__ = [
     "Group",
     "Guardianship",
     "Job",
+    "LedgerEntry",
+    "LedgerFlag",
     "LoginAttempt",
     "MeetingConfig",
     "MeetingEvent",
     "Membership",
     "MembershipRole",
+    "Package",
     "PresenceEvent",
     "Schedule",
     "SessionCodeCounter",
@@ -55,6 +66,9 @@ __all__ = [
     "SessionReschedule",
     "SessionRoom",
     "SessionStatusChange",
+    "Subscription",
+    "SubscriptionCycle",
+    "SubscriptionPause",
     "TeacherAvailability",
     "User",
 ]

@@ -34,6 +34,7 @@ APPEND_ONLY_TRIGGERS = {
     "audit_log_no_delete",
     "presence_events_no_update",
     "attendance_overrides_no_update",
+    "ledger_entries_no_update",
 }
 
 
