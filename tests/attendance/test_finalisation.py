@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from halaqa.attendance import finalisation
+from halaqa.config import Settings
 from halaqa.kit.clock import FrozenClock
 from halaqa.kit.deps import Runtime
+from halaqa.main import create_app
 from halaqa.worker import jobs
 from tests.api import Api, Person
 from tests.attendance.test_intake import deliver, live_room
@@ -219,3 +221,39 @@ async def test_each_finalisation_queues_the_registered_follow_ups(
     )
     await tick(app)
     assert [p["session_id"] for p in seen] == [made["id"], made["id"]]
+
+
+async def test_a_restart_with_stays_still_open_loses_nothing(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit, settings: Settings
+) -> None:
+    """Halaqa stops while people are in the room (their stays have no leave yet) and LiveKit's
+    leave webhooks are lost; after the restart a new process's worker asks LiveKit who is in,
+    and finalisation closes each stay at its last confirmation."""
+    s, made, room = await live_room(api, app, clock, livekit)
+    path = f"{SESSIONS}/{made['id']}"
+    clock.set(TOMORROW)
+    since = len(livekit.events)
+    teacher = livekit.join(room, f"user-{s.teacher.id}")
+    student = livekit.join(room, f"user-{s.students[0].id}")
+    await deliver(api, livekit, since)
+    await tick(app)
+    restarted = create_app(settings, clock=clock)  # the first process is gone
+    async with restarted.router.lifespan_context(restarted):
+        clock.set(TOMORROW + timedelta(minutes=40))
+        await tick(restarted)  # LiveKit still lists both: confirmed at 40
+        livekit.leave(room, student)  # its webhook never arrives
+        clock.set(TOMORROW + timedelta(minutes=59))
+        await tick(restarted)  # confirmed the teacher at 59
+        livekit.leave(room, teacher)
+        clock.set(AFTER)
+        for _ in range(3):
+            await tick(restarted)
+    records = by_user(await attendance(api, path, s.admin))
+    assert (records[s.teacher.id]["seconds"], records[s.teacher.id]["status"]) == (
+        59 * 60,
+        "present",
+    )
+    student_record = records[s.students[0].id]
+    assert (student_record["seconds"], student_record["inferred_end"]) == (40 * 60, True)
+    assert student_record["status"] == "left_early"
+    assert (await session(api, path, s.admin))["status"] == "completed"
