@@ -24,6 +24,7 @@ from halaqa.attendance.endpoints import requests_router as absence_requests_rout
 from halaqa.attendance.endpoints import router as attendance_router
 from halaqa.bookings.endpoints import bookings_router, teachers_router
 from halaqa.catalog.endpoints import groups_router
+from halaqa.catalog.subscription_endpoints import packages_router, subscriptions_router
 from halaqa.config import Settings, WorkerMode, get_settings
 from halaqa.db.engine import create_engine
 from halaqa.db.migrate import current_revision, head_revision
@@ -37,6 +38,7 @@ from halaqa.meetings.endpoints import router as meetings_router
 from halaqa.meetings.endpoints import webhooks_router
 from halaqa.meetings.inbox import WebhookInbox
 from halaqa.meetings.webhooks import LiveKitVerifier
+from halaqa.reports.endpoints import router as reports_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         me_router,
         academies_router,
         groups_router,
+        packages_router,
+        subscriptions_router,
         sessions_router,
         makeups_router,
         schedules_router,
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         webhooks_router,
         teachers_router,
         bookings_router,
+        reports_router,
     ):
         app.include_router(router)
     return app

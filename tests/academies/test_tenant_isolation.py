@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ class Side:
     key_prefixes: set[str] = field(default_factory=set)
     booking_id: int = 0  # requested: people["student"] asks people["teacher"] for a slot
     recording_id: int = 0  # a finished recording of session_id
+    absence_request_id: int = 0  # pending: people["student"] asks to be excused from a session
     live_session_id: int = 0  # on LiveKit, ongoing, its room open: see shared_live_session
     ending_session_id: int = 0  # on LiveKit, ended now (once): see session_to_end
 
@@ -87,6 +88,7 @@ class Side:
             "holiday_id": self.holiday_id,
             "booking_id": self.booking_id,
             "recording_id": self.recording_id,
+            "request_id": self.absence_request_id,
         }
 
     def ids(self) -> Values:
@@ -156,6 +158,7 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
     )
     side.booking_id = (await fresh_booking(api, side))["booking_id"]
     side.recording_id = await finished_recording(api, side)
+    side.absence_request_id = await ask_absence(api, side, side.session_id)
     return side
 
 
@@ -441,6 +444,48 @@ async def fresh_session(api: Api, side: Side) -> Values:
     }
 
 
+async def fresh_attendee(api: Api, side: Side) -> Values:
+    """A session of its own and its student, whose attendance is then the caller's to set."""
+    return {**(await fresh_session(api, side)), "user_id": side.people["student"].id}
+
+
+async def fresh_marked_attendee(api: Api, side: Side) -> Values:
+    """A session of its own beginning now, and its student: a stay in the hour before it may be
+    marked (refused calls get the fallback time; they are refused before it matters)."""
+    values = await fresh_startable_session(api, side)
+    return {**values, "user_id": side.people["student"].id, "now": clock_of(api).now()}
+
+
+def presence_mark_body(v: Values) -> dict[str, Any]:
+    """Ten minutes of the hour before the session, which is now."""
+    now = v.get("now", datetime(2030, 1, 6, 9, tzinfo=UTC))
+    return {
+        "user_id": v["user_id"],
+        "from": (now - timedelta(minutes=20)).isoformat(),
+        "to": (now - timedelta(minutes=10)).isoformat(),
+        "note": "joined by phone",
+    }
+
+
+async def ask_absence(api: Api, side: Side, session_id: int) -> int:
+    """The side's student asks to be excused from the session."""
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/sessions/{session_id}/absence-requests",
+        json={"reason": "family wedding"},
+        headers=side.people["student"].headers,
+    )
+    assert response.status_code == 201, response.text
+    request_id: int = response.json()["id"]
+    return request_id
+
+
+async def fresh_absence_request(api: Api, side: Side) -> Values:
+    """A session of its own the side's student asked to be excused from, so deciding or
+    withdrawing the request succeeds."""
+    values = await fresh_session(api, side)
+    return values | {"request_id": await ask_absence(api, side, values["session_id"])}
+
+
 async def fresh_owed_makeup(api: Api, side: Side) -> Values:
     """A session of its own cancelled by staff (a make-up is owed), and a free time for it."""
     values = await fresh_session(api, side)
@@ -500,6 +545,17 @@ async def fresh_ongoing_session(api: Api, side: Side) -> Values:
     )
     assert response.status_code == 200, response.text
     return values
+
+
+async def fresh_report_target(api: Api, side: Side) -> Values:
+    """A session of its own under way, and its student, so writing their report succeeds."""
+    values = await fresh_ongoing_session(api, side)
+    return {**values, "student_user_id": side.people["student"].id}
+
+
+async def the_sides_student(api: Api, side: Side) -> Values:
+    """The side's student (of its session): their reports are the ones to read."""
+    return {"student_user_id": side.people["student"].id}
 
 
 # The LiveKit stand-in the sessions of the recording, screen-share and end-now rows meet on: one
@@ -1091,6 +1147,36 @@ ROUTES: list[Route] = [
     ),
     # Who is in a class: its people and the staff.
     Route("GET", f"{SESSION}/presence", ALL, 200, MISSING, people_only=NOT_STAFF),
+    # Session reports: its teacher and the staff write them once it is under way (a teacher key
+    # teaches nobody); its people read them, each student their own and a parent their child's.
+    Route(
+        "PUT",
+        f"{SESSION}/reports/{{student_user_id}}",
+        STAFF | TEACHER,
+        200,
+        MISSING,
+        body=lambda _: {
+            "quran": {
+                "memorisation": [{"from_surah": 1, "from_ayah": 1, "to_surah": 1, "to_ayah": 7}],
+                "recitation_grade": 8,
+            },
+            "teacher_notes": "Good",
+        },
+        fresh=fresh_report_target,
+        people_only=TEACHER,
+    ),
+    Route("GET", f"{SESSION}/reports", ALL, 200, MISSING, people_only=NOT_STAFF),
+    # A student's reports over time: the student, their parents, the staff, and a teacher (of the
+    # sessions they give); another academy's student is nobody here.
+    Route(
+        "GET",
+        f"{PREFIX}/students/{{student_user_id}}/reports",
+        ALL,
+        200,
+        MISSING,
+        fresh=the_sides_student,
+        people_only=NOT_STAFF,
+    ),
     # Heartbeats are heard from those join lets in, and from nobody else.
     Route(
         "POST",
@@ -1104,6 +1190,129 @@ ROUTES: list[Route] = [
             ("parent", False): (403, "not_a_participant"),
             **{(role, True): (403, "not_a_participant") for role in ROLES},
         },
+    ),
+    # A session's people see its attendance (a student their own, a parent their child's); its
+    # teacher corrects its students', the staff anyone's; the others are refused.
+    Route("GET", f"{SESSION}/attendance", ALL, 200, MISSING, people_only=NOT_STAFF),
+    # The live stream, as a one-off look (a followed stream would not end before the class).
+    Route(
+        "GET",
+        f"{SESSION}/events",
+        ALL,
+        200,
+        MISSING,
+        query=lambda _: {"follow": "false"},
+        people_only=NOT_STAFF,
+    ),
+    Route(
+        "PUT",
+        f"{SESSION}/attendance/{{user_id}}",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {"status": "excused", "note": "family travel"},
+        fresh=fresh_attendee,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    # Presence marked by hand: the teacher marks its students, the staff anyone.
+    Route(
+        "POST",
+        f"{SESSION}/presence-marks",
+        ALL,
+        201,
+        MISSING,
+        body=presence_mark_body,
+        fresh=fresh_marked_attendee,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    # A student asks for themself, a parent for their child, the staff for anyone (a request
+    # phoned in); the teacher decides requests and makes none.
+    Route(
+        "POST",
+        f"{SESSION}/absence-requests",
+        ALL,
+        201,
+        MISSING,
+        body=lambda v: {"reason": "family wedding", "student_id": v["enrollee_user_id"]},
+        fresh=fresh_session,
+        people_only=NOT_STAFF,
+        refusals={("teacher", False): NOT_ALLOWED},
+    ),
+    Route("GET", f"{PREFIX}/absence-requests", ALL, 200, OK_NO_ID),
+    # The session's teacher or the staff decide a request; its student, parent or the staff
+    # withdraw it.
+    *(
+        Route(
+            "POST",
+            f"{PREFIX}/absence-requests/{{request_id}}/{decision}",
+            ALL,
+            200,
+            MISSING,
+            body=lambda _: {},
+            fresh=fresh_absence_request,
+            people_only=NOT_STAFF,
+            refusals=WATCHERS_REFUSED,
+        )
+        for decision in ("approve", "decline")
+    ),
+    Route(
+        "POST",
+        f"{PREFIX}/absence-requests/{{request_id}}/withdraw",
+        ALL,
+        200,
+        MISSING,
+        fresh=fresh_absence_request,
+        people_only=NOT_STAFF,
+        refusals={("teacher", False): NOT_ALLOWED},
+    ),
+    # Attendance reports. A session's: whoever sees the session (its students and parents get
+    # their own rows). A student's: staff, the student, their parent, a teacher who teaches them
+    # (the spare student is nobody's). A group's: staff and its teacher. A teacher's: staff and
+    # the teacher. Absentees and runs of absences: staff, and teachers for their own sessions.
+    Route(
+        "GET",
+        f"{PREFIX}/reports/sessions/{{session_id}}/attendance",
+        ALL,
+        200,
+        MISSING,
+        people_only=NOT_STAFF,
+    ),
+    Route(
+        "GET",
+        f"{PREFIX}/reports/students/{{student_user_id}}/attendance",
+        ALL,
+        200,
+        MISSING,
+        refusals={(r, k): NOT_ALLOWED for r in NOT_STAFF for k in (False, True)},
+    ),
+    Route(
+        "GET",
+        f"{PREFIX}/reports/groups/{{group_id}}/attendance",
+        STAFF | TEACHER,
+        200,
+        MISSING,
+        people_only=TEACHER,
+    ),
+    Route(
+        "GET",
+        f"{PREFIX}/reports/teachers/{{teacher_user_id}}/attendance",
+        STAFF | TEACHER,
+        200,
+        MISSING,
+        refusals={("teacher", True): NOT_ALLOWED},
+    ),
+    *(
+        Route(
+            "GET",
+            f"{PREFIX}/reports/{name}",
+            STAFF | TEACHER,
+            200,
+            OK_NO_ID,
+            query=lambda v: {"teacher_user_id": v["teacher_user_id"]},
+        )
+        for name in ("absentees", "consecutive-absences")
     ),
     # Join answers every member with the lifecycle's decision: the session's people and staff
     # get in; a parent only when the academy allows it; an API key joins nobody.
