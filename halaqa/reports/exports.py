@@ -6,12 +6,13 @@ mojibake, and any text cell that a spreadsheet would read as a formula (it start
 `=HYPERLINK(...)` stays text (OWASP, "CSV injection"). Numbers, dates and times are written by
 this module, never taken from people, so they are left as they are.
 
-XLSX is written here with the standard library: a workbook is a zip of a few XML parts (ECMA-376,
-SpreadsheetML), and a report needs only typed cells, a bold frozen header row, column widths and
-three number formats. Text goes in as inline strings, which a spreadsheet never evaluates, so it
-needs no prefix. Times are real date cells (serial days since 1899-12-30, the 1900 date system),
-so they sort and filter as times; they must be given as local wall-clock times, naive, already in
-the zone the header names. The output is byte-for-byte the same for the same tables.
+XLSX is written with openpyxl: typed cells, a bold frozen header row and column widths. Text is
+always a string cell, never a formula (openpyxl would take text starting with `=` for one), and
+text a spreadsheet would read as a formula also gets Excel's quote prefix, so editing the cell
+keeps it text; the value itself is unchanged. Times are real date cells, so they sort and filter
+as times; they must be given as local wall-clock times, naive, already in the zone the header
+names. The output is byte-for-byte the same for the same tables: the workbook's creation time and
+every part of the zip carry one fixed timestamp rather than the clock's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 Cell = str | int | Decimal | bool | datetime | date | None
 
@@ -84,121 +90,38 @@ def to_csv(table: Table) -> bytes:
 
 # --- XLSX ------------------------------------------------------------------------------------
 
-_EPOCH = date(1899, 12, 30).toordinal()  # day 0 of the 1900 date system, past its leap-year bug
-# Styles (cellXfs indexes in _STYLES): plain, bold header, date-time, date, one decimal.
-_PLAIN, _HEADER, _DATETIME, _DATE, _ONE_DECIMAL = range(5)
+DATETIME_NUMBER_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATE_NUMBER_FORMAT = "yyyy-mm-dd"
+ONE_DECIMAL = "0.0"
+_HEADER_FONT = Font(name="Calibri", size=11, bold=True)  # the default font, bold
 # XML 1.0 allows no control characters but tab, newline and carriage return.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 _MAX_SHEET_NAME = 31
 _MAX_WIDTH = 60
-
-_CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
-<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
-<Default Extension="xml" ContentType="application/xml"/>\
-<Override PartName="/xl/workbook.xml" \
-ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
-<Override PartName="/xl/styles.xml" \
-ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>\
-{sheets}</Types>"""
-_SHEET_TYPE = (
-    '<Override PartName="/xl/worksheets/sheet{n}.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-)
-_ROOT_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-<Relationship Id="rId1" \
-Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" \
-Target="xl/workbook.xml"/></Relationships>"""
-_WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
-xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
-<sheets>{sheets}</sheets></workbook>"""
-_WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-{sheets}<Relationship Id="rId{styles}" \
-Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" \
-Target="styles.xml"/></Relationships>"""
-_SHEET_REL = (
-    '<Relationship Id="rId{n}" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-    'Target="worksheets/sheet{n}.xml"/>'
-)
-_STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/>\
-<numFmt numFmtId="165" formatCode="yyyy-mm-dd"/><numFmt numFmtId="166" formatCode="0.0"/>\
-</numFmts>\
-<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>\
-<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>\
-<fills count="2"><fill><patternFill patternType="none"/></fill>\
-<fill><patternFill patternType="gray125"/></fill></fills>\
-<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
-<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
-<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
-<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-</cellXfs>\
-<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
-</styleSheet>"""
-_SHEET = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-<sheetViews><sheetView workbookViewId="0">\
-<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>\
-</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>\
-<cols>{cols}</cols><sheetData>{rows}</sheetData></worksheet>"""
+# Stamped as the workbook's creation and every zip entry's time: the earliest a zip can say.
+_FIXED_TIME = datetime(1980, 1, 1)  # noqa: DTZ001 (a file's times are naive, as is this one)
 
 
-def column_name(index: int) -> str:
-    """The spreadsheet's name of the 0-based column `index`: A … Z, AA … ZZ, AAA …"""
-    name = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        name = chr(ord("A") + remainder) + name
-    return name
-
-
-def excel_serial(value: datetime | date) -> Decimal:
-    """Days since 1899-12-30, as spreadsheets count time; exact to the microsecond."""
-    days = Decimal(value.toordinal() - _EPOCH)
-    if not isinstance(value, datetime):
-        return days
-    _require_naive(value)
-    seconds = value.hour * 3600 + value.minute * 60 + value.second
-    return days + Decimal(seconds * 1_000_000 + value.microsecond) / Decimal(86_400_000_000)
-
-
-def _text(value: str) -> str:
-    return escape(_NOT_XML.sub("\ufffd", value))
-
-
-def _cell(ref: str, value: Cell, style: int = _PLAIN) -> str:
+def _put(sheet: Worksheet, row: int, column: int, value: Cell) -> None:
     if value is None:
-        return ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, datetime | date):
-        fmt = _DATETIME if isinstance(value, datetime) else _DATE
-        return f'<c r="{ref}" s="{fmt}"><v>{_number(excel_serial(value))}</v></c>'
-    if isinstance(value, Decimal):
-        return f'<c r="{ref}" s="{_ONE_DECIMAL}"><v>{_number(value)}</v></c>'
-    if isinstance(value, int):
-        return f'<c r="{ref}"><v>{value}</v></c>'
-    style_attribute = f' s="{style}"' if style else ""
-    text = _text(value)
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{style_attribute} t="inlineStr"><is><t{space}>{text}</t></is></c>'
-
-
-def _number(value: Decimal) -> str:
-    """A decimal in plain notation (no exponent), at most 15 significant places (a double's)."""
-    rounded = round(value, 10)
-    text = format(rounded, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+        return
+    cell = sheet.cell(row, column)
+    if isinstance(value, str):
+        cell.value = _NOT_XML.sub("\ufffd", value)
+        cell.data_type = "s"  # openpyxl makes text starting with "=" a formula
+        if value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+        return
+    # The format goes first: openpyxl gives a time cell a format of its own unless it has one.
+    if isinstance(value, datetime):
+        _require_naive(value)
+        cell.number_format = DATETIME_NUMBER_FORMAT
+    elif isinstance(value, date):
+        cell.number_format = DATE_NUMBER_FORMAT
+    elif isinstance(value, Decimal):
+        cell.number_format = ONE_DECIMAL
+    cell.value = value
 
 
 def _width(value: Cell) -> int:
@@ -211,25 +134,19 @@ def _width(value: Cell) -> int:
     return len(_csv_cell(value))
 
 
-def _sheet(table: Table) -> str:
+def _fill(sheet: Worksheet, table: Table) -> None:
+    for column, title in enumerate(table.header, start=1):
+        _put(sheet, 1, column, title)
+        sheet.cell(1, column).font = _HEADER_FONT
+    for number, row in enumerate(table.rows, start=2):
+        for column, value in enumerate(row, start=1):
+            _put(sheet, number, column, value)
+    sheet.freeze_panes = "A2"
     widths = [len(title) for title in table.header]
     for row in table.rows:
         widths = [max(width, _width(value)) for width, value in zip(widths, row, strict=True)]
-    cols = "".join(
-        f'<col min="{i}" max="{i}" width="{min(width + 2, _MAX_WIDTH)}" customWidth="1"/>'
-        for i, width in enumerate(widths, start=1)
-    )
-    lines = [
-        '<row r="1">'
-        + "".join(
-            _cell(f"{column_name(i)}1", title, _HEADER) for i, title in enumerate(table.header)
-        )
-        + "</row>"
-    ]
-    for number, row in enumerate(table.rows, start=2):
-        cells = "".join(_cell(f"{column_name(i)}{number}", value) for i, value in enumerate(row))
-        lines.append(f'<row r="{number}">{cells}</row>')
-    return _SHEET.format(cols=cols, rows="".join(lines))
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
 
 
 def sheet_names(tables: Sequence[Table]) -> list[str]:
@@ -251,32 +168,28 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
     """The tables as one workbook, a sheet each, in order."""
     if not tables:
         raise ValueError("a workbook needs at least one sheet")
-    names = sheet_names(tables)
-    count = len(tables)
-    parts = {
-        "[Content_Types].xml": _CONTENT_TYPES.format(
-            sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, count + 1))
-        ),
-        "_rels/.rels": _ROOT_RELS,
-        "xl/workbook.xml": _WORKBOOK.format(
-            sheets="".join(
-                f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
-                for n, name in enumerate(names, start=1)
-            )
-        ),
-        "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS.format(
-            sheets="".join(_SHEET_REL.format(n=n) for n in range(1, count + 1)),
-            styles=count + 1,
-        ),
-        "xl/styles.xml": _STYLES,
-        **{f"xl/worksheets/sheet{n}.xml": _sheet(t) for n, t in enumerate(tables, start=1)},
-    }
+    workbook = Workbook()
+    workbook.remove(workbook.worksheets[0])  # a new workbook starts with an empty sheet
+    for name, table in zip(sheet_names(tables), tables, strict=True):
+        _fill(workbook.create_sheet(name), table)
+    # No clock in the file: Workbook.save would stamp the time it was saved, so write it here.
+    workbook.properties.created = workbook.properties.modified = _FIXED_TIME
+    written = io.BytesIO()
+    ExcelWriter(workbook, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED)).save()
+    return _with_fixed_timestamps(written.getvalue())
+
+
+def _with_fixed_timestamps(data: bytes) -> bytes:
+    """The same zip, every entry dated _FIXED_TIME rather than when it was written."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text.encode("utf-8"))
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=_FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(entry))
     return out.getvalue()
 
 

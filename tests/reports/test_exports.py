@@ -9,13 +9,12 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
 from halaqa.exceptions import InvalidInput
 from halaqa.reports.exports import (
     Cell,
     Table,
-    column_name,
-    excel_serial,
     safe_text,
     sheet_names,
     to_csv,
@@ -23,7 +22,7 @@ from halaqa.reports.exports import (
 )
 from halaqa.reports.service import MAX_DAYS, period_of
 from halaqa.reports.summary import minutes, percent, tally
-from tests.reports.files import padded, read_csv, read_xlsx
+from tests.reports.files import open_xlsx, read_csv, read_xlsx
 
 NOON = datetime.fromisoformat("2026-03-02T12:00:07")  # a local wall-clock time
 ARABIC = "محمد بن عبد الله"
@@ -106,9 +105,9 @@ def test_xlsx_cells_keep_their_types() -> None:
     header = ("Name", "Starts at (Asia/Riyadh)", "Minutes", "Seconds", "Late", "Day")
     sheets = read_xlsx(to_xlsx([Table("Attendance", header, rows), Table("Summary", ("A",))]))
     assert list(sheets) == ["Attendance", "Summary"]
-    assert padded(sheets["Attendance"]) == [
+    assert sheets["Attendance"] == [
         list(header),
-        # Text is a string cell, never a formula: no quote is needed, and none is added.
+        # Text is a string cell, never a formula: its value gets no quote.
         ["=evil()", NOON, Decimal("55"), 3300, True, datetime.fromisoformat("2026-03-02T00:00")],
         [ARABIC, None, Decimal("44.9"), 2693, False, None],
         [
@@ -123,19 +122,49 @@ def test_xlsx_cells_keep_their_types() -> None:
     assert sheets["Summary"] == [["A"]]
 
 
-def test_xlsx_has_no_formula_and_a_frozen_bold_header() -> None:
-    data = to_xlsx([Table("Attendance", ("Name",), [("=1+2",)])])
-    archive = zipfile.ZipFile(BytesIO(data))
-    sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet
-    assert 't="inlineStr"' in sheet
-    assert 'state="frozen"' in sheet
-    assert "<b/>" in archive.read("xl/styles.xml").decode()
+def _sheet(data: bytes, name: str) -> Worksheet:
+    sheet = open_xlsx(data)[name]
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
+def test_xlsx_text_is_never_a_formula() -> None:
+    names = ("=1+2", "+966500000000", "@SUM(A1:A2)", "Ahmed = Omar", ARABIC)
+    sheet = _sheet(to_xlsx([Table("T", ("=A1",), [(name,) for name in names])]), "T")
+    cells = [row[0] for row in sheet.iter_rows()]
+    assert [cell.value for cell in cells] == ["=A1", *names]
+    assert {cell.data_type for cell in cells} == {"s"}  # a string, not "f" (a formula)
+    # Text a spreadsheet would read as a formula is marked as text, so editing it keeps it text.
+    assert [cell.quotePrefix for cell in cells] == [True, True, True, True, False, False]
+
+
+def test_xlsx_has_a_frozen_bold_header_number_formats_and_widths() -> None:
+    table = Table(
+        "Attendance",
+        ("Name", "Starts at", "Minutes", "Seconds", "Day"),
+        [("x" * 80, NOON, Decimal("55.0"), 3300, date(2026, 3, 2))],
+    )
+    sheet = _sheet(to_xlsx([table]), "Attendance")
+    assert sheet.freeze_panes == "A2"
+    assert [cell.font.b for cell in sheet[1]] == [True] * 5
+    assert [cell.font.b for cell in sheet[2]] == [False] * 5
+    assert [cell.number_format for cell in sheet[2]] == [
+        "General",
+        "yyyy-mm-dd hh:mm:ss",
+        "0.0",
+        "General",
+        "yyyy-mm-dd",
+    ]
+    assert [sheet.column_dimensions[c].width for c in "ABCDE"] == [60, 21, 9, 9, 12]
 
 
 def test_xlsx_is_the_same_bytes_every_time() -> None:
     table = Table("Attendance", ("Name", "At"), [(ARABIC, NOON)])
-    assert to_xlsx([table]) == to_xlsx([table])
+    data = to_xlsx([table])
+    assert data == to_xlsx([table])
+    archive = zipfile.ZipFile(BytesIO(data))
+    assert {entry.date_time for entry in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert open_xlsx(data).properties.created == datetime(1980, 1, 1)  # noqa: DTZ001
 
 
 def test_control_characters_cannot_break_the_xml() -> None:
@@ -155,6 +184,7 @@ def test_sheet_names_are_valid_and_unique() -> None:
         Table("x" * 40, ("A",)),
         Table("x" * 40, ("A",)),
         Table("'/'", ("A",)),
+        Table("الحضور: آذار", ("A",)),
     ]
     names = sheet_names(tables)
     assert names == [
@@ -163,30 +193,9 @@ def test_sheet_names_are_valid_and_unique() -> None:
         "x" * 31,
         "x" * 27 + " (2)",
         "Sheet5",
+        "الحضور  آذار",
     ]
     assert list(read_xlsx(to_xlsx(tables))) == names
-
-
-@pytest.mark.parametrize(
-    ("index", "name"),
-    [(0, "A"), (25, "Z"), (26, "AA"), (51, "AZ"), (52, "BA"), (701, "ZZ"), (702, "AAA")],
-)
-def test_column_names(index: int, name: str) -> None:
-    assert column_name(index) == name
-
-
-@pytest.mark.parametrize(
-    ("value", "serial"),
-    [
-        (date(1899, 12, 30), Decimal(0)),
-        (date(1900, 3, 1), Decimal(61)),
-        (date(2026, 3, 2), Decimal(46083)),
-        (datetime.fromisoformat("2026-03-02T12:00:00"), Decimal("46083.5")),
-        (datetime.fromisoformat("2026-03-02T06:00:00"), Decimal("46083.25")),
-    ],
-)
-def test_excel_serials(value: date, serial: Decimal) -> None:
-    assert excel_serial(value) == serial
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from tests.reports.classes import (
     settle,
     term,
 )
-from tests.reports.files import padded, read_csv, read_xlsx
+from tests.reports.files import read_csv, read_xlsx
 
 SECOND = timedelta(seconds=1)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -222,7 +222,7 @@ async def test_a_session_report_as_files(api: Api, app: FastAPI, clock: FrozenCl
     assert response.headers["content-disposition"].endswith(f'{code}.xlsx"')
     sheets = read_xlsx(response.content)
     assert list(sheets) == ["Attendance", "Timeline"]
-    attendance = padded(sheets["Attendance"])
+    attendance = sheets["Attendance"]
     assert attendance[0] == header
     first_row = dict(zip(header, attendance[2], strict=True))
     assert first_row["User id"] == s0.id
