@@ -1,8 +1,9 @@
 """Every module that registers job handlers and follow-ups, imported by whatever can change a
 session or run jobs (the app, the worker, the command line), so they all know every kind."""
 
+from halaqa.billing import jobs as billing_jobs
 from halaqa.meetings import jobs as meetings_jobs
 from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
 
-__all__ = ["meetings_jobs", "meetings_recordings", "meetings_webhooks"]
+__all__ = ["billing_jobs", "meetings_jobs", "meetings_recordings", "meetings_webhooks"]

@@ -22,6 +22,7 @@ from halaqa import __version__
 from halaqa.academies.endpoints import academies_router, auth_router, me_router
 from halaqa.attendance.endpoints import requests_router as absence_requests_router
 from halaqa.attendance.endpoints import router as attendance_router
+from halaqa.billing.endpoints import router as ledger_router
 from halaqa.bookings.endpoints import bookings_router, teachers_router
 from halaqa.catalog.endpoints import groups_router
 from halaqa.catalog.subscription_endpoints import packages_router, subscriptions_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         meetings_router,
         attendance_router,
         absence_requests_router,
+        ledger_router,
         evaluations_router,
         webhooks_router,
         teachers_router,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -10,6 +10,7 @@ Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Hours = Annotated[int, Field(ge=0, le=24 * 30)]
 Weekday = Annotated[int, Field(ge=0, le=6)]
+Sessions = Annotated[int, Field(ge=0, le=1000)]
 CodePrefix = Annotated[str, Field(pattern=r"^[A-Z]{1,6}$", description="1–6 capital letters")]
 
 
@@ -75,6 +76,21 @@ class AcademySettings(BaseModel):
     left_early_minutes: Minutes = Field(10, description="Leaving earlier than this is early.")
     teacher_present_percent: Percent = Field(90, description="Teacher present from this share.")
     teacher_partial_percent: Percent = Field(50, description="Below this a teacher is absent.")
+    # Packages and subscriptions.
+    carry_over_max_sessions: Sessions = Field(
+        0, description="Unused sessions of a cycle carried into the next, at most this many."
+    )
+    subscription_grace_days: Annotated[int, Field(ge=0, le=366)] = Field(
+        3, description="A subscription expires this many days after its last day."
+    )
+    low_balance_sessions: Sessions = Field(
+        1, description="A cycle with this many sessions left or fewer has a low balance."
+    )
+    over_balance_scheduling: Literal["warn", "refuse"] = Field(
+        "warn",
+        description="Scheduling a lesson the student's cycle has no session left for: "
+        "warn, or refuse.",
+    )
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Self:

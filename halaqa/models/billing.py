@@ -51,7 +51,7 @@ class Package(Timestamped, Base):
 
 class Subscription(Timestamped, Base):
     """A student's right to a package's sessions with one teacher (individual lessons) or in one
-    group. Its status changes only through billing.lifecycle."""
+    group. Its status changes only as catalog.subscription_lifecycle allows."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (
@@ -70,6 +70,7 @@ class Subscription(Timestamped, Base):
         Index("ix_subscriptions_student", "academy_id", "student_user_id", "status"),
         Index("ix_subscriptions_teacher", "academy_id", "teacher_user_id"),
         Index("ix_subscriptions_group", "academy_id", "group_id"),
+        Index("ix_subscriptions_status_ends", "status", "ends_on"),  # the expiry step
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

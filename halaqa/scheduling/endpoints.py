@@ -95,6 +95,7 @@ async def session_out(rt: Runtime, ctx: AcademyContext, view: service.SessionVie
         late_cancellation=session.late_cancellation,
         created_at=session.created_at,
         updated_at=session.updated_at,
+        warnings=list(view.warnings),
     )
 
 
@@ -247,3 +248,4 @@ def _action_route(action: str, summary: str) -> None:
 _action_route("start", "Start the class (teacher or staff, inside the join window)")
 _action_route("complete", "Complete the class")
 _action_route("mark_absent", "Mark the student of an individual session absent")
+_action_route("reopen", "Take a completed session back to ongoing (staff)")

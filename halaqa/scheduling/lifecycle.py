@@ -256,6 +256,7 @@ class Abilities:
     can_cancel: bool
     can_reschedule: bool
     can_mark_absent: bool
+    can_reopen: bool
     join: JoinDecision
 
     @property
@@ -265,6 +266,7 @@ class Abilities:
             ("start", self.can_start),
             ("complete", self.can_complete),
             ("mark_absent", self.can_mark_absent),
+            ("reopen", self.can_reopen),
             ("reschedule", self.can_reschedule),
             ("cancel", self.can_cancel),
         )
@@ -297,8 +299,10 @@ def abilities(
         and may(Status.ONGOING)
         and in_teacher_window,
         can_complete=may(Status.COMPLETED) and session.status is Status.ONGOING and started,
+        # Staff may also cancel a session after the fact (held by mistake, say): its charges
+        # are refunded; everyone else only before it is over.
         can_cancel=may(Status.CANCELLED)
-        and session.status not in FINISHED
+        and (session.status not in FINISHED or by is By.STAFF)
         and not (by is By.STUDENT and started),
         can_reschedule=by in {By.TEACHER, By.STAFF}
         and session.status in {Status.UNSCHEDULED, Status.SCHEDULED, Status.READY}
@@ -307,6 +311,9 @@ def abilities(
         and not session.group
         and len(session.student_ids) == 1
         and started,
+        # Staff take a completed session back to ongoing (completed too soon, say); completing
+        # it again settles its attendance and charges anew.
+        can_reopen=session.status is Status.COMPLETED and may(Status.ONGOING),
         join=can_join(session, viewer, settings, now, parents_may_observe=parents_may_observe),
     )
 

@@ -152,6 +152,10 @@ class SessionOut(BaseModel):
     late_cancellation: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="When it was just created: e.g. the student's cycle has no session left",
+    )
 
 
 class StatusChangeOut(BaseModel):

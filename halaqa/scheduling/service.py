@@ -12,6 +12,7 @@ from halaqa.academies.repository import AcademyRepository, GuardianshipRepositor
 from halaqa.academies.roles import Role
 from halaqa.academies.service import audit, require_member_with_role
 from halaqa.academies.settings import AcademySettings, effective_settings
+from halaqa.catalog import balance
 from halaqa.catalog.repository import EnrollmentRepository, GroupRepository
 from halaqa.catalog.repository import Viewer as CatalogViewer
 from halaqa.exceptions import Conflict, Forbidden, InvalidInput, NotFound
@@ -62,6 +63,7 @@ class SessionView:
     facts: SessionFacts
     time_zone: str
     room: SessionRoom | None = None  # its meeting room, once one was opened or tried
+    warnings: tuple[str, ...] = ()  # said once, by the request that created it
 
 
 async def viewer_of(rt: Runtime, ctx: AcademyContext) -> Viewer:
@@ -195,7 +197,9 @@ async def create_session(rt: Runtime, ctx: AcademyContext, data: SessionCreate) 
         notes=data.notes,
         homework=data.homework,
     )
-    return await view_of(rt, ctx, await book_session(rt, ctx, plan), group)
+    warnings = await balance.scheduling_warnings(rt, ctx, plan)
+    view = await view_of(rt, ctx, await book_session(rt, ctx, plan), group)
+    return replace(view, warnings=tuple(warnings))
 
 
 async def require_scheduler_for(rt: Runtime, ctx: AcademyContext, teacher_id: int) -> None:
@@ -259,6 +263,8 @@ async def transition(
         session.cancelled_by_user_id = None
         session.makeup_owed = False
         session.late_cancellation = False
+    if target not in lifecycle.FINISHED:
+        session.attendance_finalized_at = None  # over again later: its attendance with it
     if (current in _BOOKED) != (target in _BOOKED):
         await SessionRepository(rt.session, session.academy_id).set_participation(
             session.id, active=target in _BOOKED
@@ -333,7 +339,12 @@ async def cancel_session(
     return await view_of(rt, ctx, session)
 
 
-ACTIONS = {"start": Status.ONGOING, "complete": Status.COMPLETED, "mark_absent": Status.ABSENT}
+ACTIONS = {
+    "start": Status.ONGOING,
+    "complete": Status.COMPLETED,
+    "mark_absent": Status.ABSENT,
+    "reopen": Status.ONGOING,
+}
 
 
 async def act(

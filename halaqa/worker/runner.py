@@ -13,6 +13,7 @@ from halaqa import handlers  # noqa: F401 (registers every job handler and follo
 from halaqa.academies.service import purge_expired_auth
 from halaqa.attendance.intake import poll_presence
 from halaqa.bookings.service import expire_bookings
+from halaqa.catalog.subscription_service import end_run_out_pauses, expire_subscriptions
 from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
@@ -34,6 +35,8 @@ STEPS: dict[str, Step] = {
     "poll_presence": poll_presence,
     "session_steps": run_due_steps,
     "expire_bookings": expire_bookings,
+    "end_subscription_pauses": end_run_out_pauses,
+    "expire_subscriptions": expire_subscriptions,
     "close_forgotten_rooms": close_forgotten_rooms,
     "purge_finished_jobs": purge_finished_jobs,
 }

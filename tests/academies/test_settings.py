@@ -41,6 +41,10 @@ DESIGN_DEFAULTS = {
     "code_prefix_group": "GR",
     "code_prefix_trial": "TR",
     "code_prefix_assessment": "AS",
+    "carry_over_max_sessions": 0,
+    "subscription_grace_days": 3,
+    "low_balance_sessions": 1,
+    "over_balance_scheduling": "warn",
 }
 PREFIX_FIELDS = [
     "code_prefix_individual",
@@ -73,6 +77,7 @@ PERCENT_FIELDS = [
     "teacher_present_percent",
     "teacher_partial_percent",
 ]
+SESSION_COUNT_FIELDS = ["carry_over_max_sessions", "low_balance_sessions"]
 DAY = 24 * 60
 
 
@@ -100,6 +105,9 @@ def test_every_setting_is_covered_by_the_tables() -> None:
         "parents_may_observe",
         "record_sessions",
         "recordings_visible_to_students",
+        *SESSION_COUNT_FIELDS,
+        "subscription_grace_days",
+        "over_balance_scheduling",
     }
 
 
@@ -136,6 +144,9 @@ ACCEPTED: list[tuple[str, int]] = [
     ("teacher_present_percent", 100),
     ("partial_percent", 0),
     ("teacher_partial_percent", 0),
+    *((name, value) for name in SESSION_COUNT_FIELDS for value in (0, 1000)),
+    ("subscription_grace_days", 0),
+    ("subscription_grace_days", 366),
 ]
 
 
@@ -181,6 +192,11 @@ REFUSED: list[tuple[str, object, str]] = [
     ("schedule_horizon_days", 367, "less than or equal to 366"),
     ("booking_expiry_hours", 0, "greater than or equal to 1"),
     ("booking_expiry_hours", 24 * 30 + 1, f"less than or equal to {24 * 30}"),
+    *((name, -1, "greater than or equal to 0") for name in SESSION_COUNT_FIELDS),
+    *((name, 1001, "less than or equal to 1000") for name in SESSION_COUNT_FIELDS),
+    ("subscription_grace_days", -1, "greater than or equal to 0"),
+    ("subscription_grace_days", 367, "less than or equal to 366"),
+    ("over_balance_scheduling", "ignore", "'warn' or 'refuse'"),
     ("partial_percent", 12.5, "fractional part"),
     ("overtime_cap_minutes", "an hour", "valid integer"),
     ("present_percent", None, "valid integer"),

@@ -30,7 +30,7 @@ from starlette.routing import Mount
 from halaqa.config import Settings, WorkerMode
 from halaqa.kit.clock import FrozenClock
 from halaqa.main import create_app
-from halaqa.models import ClassSession, SessionRecording
+from halaqa.models import ClassSession, LedgerFlag, SessionRecording
 from tests.api import Api, Person
 from tests.conftest import SECRET
 from tests.livekit import FakeLiveKit
@@ -65,6 +65,9 @@ class Side:
     booking_id: int = 0  # requested: people["student"] asks people["teacher"] for a slot
     recording_id: int = 0  # a finished recording of session_id
     absence_request_id: int = 0  # pending: people["student"] asks to be excused from a session
+    flag_id: int = 0  # an open ledger flag: a charge of session_id held for an admin
+    package_id: int = 0  # an individual package on offer
+    subscription_id: int = 0  # active: people["student"] takes package_id with people["teacher"]
     live_session_id: int = 0  # on LiveKit, ongoing, its room open: see shared_live_session
     ending_session_id: int = 0  # on LiveKit, ended now (once): see session_to_end
 
@@ -89,6 +92,10 @@ class Side:
             "booking_id": self.booking_id,
             "recording_id": self.recording_id,
             "request_id": self.absence_request_id,
+            "flag_id": self.flag_id,
+            "package_id": self.package_id,
+            "subscription_id": self.subscription_id,
+            "cycle_number": 1,
         }
 
     def ids(self) -> Values:
@@ -159,6 +166,9 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
     side.booking_id = (await fresh_booking(api, side))["booking_id"]
     side.recording_id = await finished_recording(api, side)
     side.absence_request_id = await ask_absence(api, side, side.session_id)
+    side.flag_id = await held_charge(api, side, side.session_id)
+    side.package_id = await new_package(api, side)
+    side.subscription_id = (await fresh_active_subscription(api, side))["subscription_id"]
     return side
 
 
@@ -359,6 +369,80 @@ async def fresh_enrollment(api: Api, side: Side) -> Values:
     return values
 
 
+PACKAGES = f"{PREFIX}/packages"
+PACKAGE = f"{PACKAGES}/{{package_id}}"
+SUBSCRIPTIONS = f"{PREFIX}/subscriptions"
+SUBSCRIPTION = f"{SUBSCRIPTIONS}/{{subscription_id}}"
+# Subscriptions made for a call begin in the past and end, and pause, far ahead: any clock the
+# table's walk leaves is inside them, and a pause then suspends none of the side's sessions.
+PAUSE_DAYS = {"starts_on": "2030-01-07", "ends_on": "2030-01-13"}
+
+
+def package_body(v: Values) -> dict[str, Any]:
+    return {
+        "name": f"{v['name']} package {next(_unique)}",
+        "kind": "individual",
+        "sessions_per_cycle": 8,
+        "session_minutes": LESSON_MINUTES,
+    }
+
+
+def subscription_body(v: Values) -> dict[str, Any]:
+    """The side's student takes the side's package with the side's teacher."""
+    return {
+        "package_id": v["package_id"],
+        "student_user_id": v["enrollee_user_id"],
+        "teacher_user_id": v["teacher_user_id"],
+        "starts_on": "2026-01-01",
+        "ends_on": "2030-12-31",
+    }
+
+
+async def new_package(api: Api, side: Side) -> int:
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/packages",
+        json=package_body(side.values()),
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    package_id: int = response.json()["id"]
+    return package_id
+
+
+async def fresh_pending_subscription(api: Api, side: Side) -> Values:
+    """A subscription of its own, not yet active, so activating it succeeds."""
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/subscriptions",
+        json=subscription_body(side.values()),
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"subscription_id": response.json()["id"]}
+
+
+async def subscription_action(api: Api, side: Side, values: Values, action: str) -> None:
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/subscriptions/{values['subscription_id']}/{action}",
+        json=PAUSE_DAYS if action == "pause" else {},
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+async def fresh_active_subscription(api: Api, side: Side) -> Values:
+    """An active subscription of its own, so pausing, cancelling or renewing it succeeds."""
+    values = await fresh_pending_subscription(api, side)
+    await subscription_action(api, side, values, "activate")
+    return values
+
+
+async def fresh_paused_subscription(api: Api, side: Side) -> Values:
+    """A paused subscription of its own, so resuming it succeeds."""
+    values = await fresh_active_subscription(api, side)
+    await subscription_action(api, side, values, "pause")
+    return values
+
+
 # Sessions made for a call all book the side's teacher and student, so each gets a time of its
 # own: the side's next free slot, never earlier than just after now. The calls that need the clock
 # inside a session (start, complete, mark absent) move the shared clock forward to its start, and
@@ -465,6 +549,42 @@ def presence_mark_body(v: Values) -> dict[str, Any]:
         "to": (now - timedelta(minutes=10)).isoformat(),
         "note": "joined by phone",
     }
+
+
+async def fresh_completed_session(api: Api, side: Side) -> Values:
+    """A session the owner started and completed, so reopening it succeeds."""
+    values = await fresh_ongoing_session(api, side)
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/sessions/{values['session_id']}/complete",
+        json={},
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    return values
+
+
+async def held_charge(api: Api, side: Side, session_id: int) -> int:
+    """An open ledger flag for the session's student, as the ledger leaves one when a cycle has
+    no session left (made directly: the point here is who may see and decide it)."""
+    async with api.database.transaction() as db:
+        session = await db.get(ClassSession, session_id)
+        assert session is not None
+        flag = LedgerFlag(
+            academy_id=session.academy_id,
+            session_id=session_id,
+            student_user_id=side.people["student"].id,
+            reason="quota_exhausted",
+            status="open",
+        )
+        db.add(flag)
+        await db.flush()
+        return flag.id
+
+
+async def fresh_flag(api: Api, side: Side) -> Values:
+    """An open flag of its own (for a session of its own), so deciding it succeeds."""
+    values = await fresh_session(api, side)
+    return values | {"flag_id": await held_charge(api, side, values["session_id"])}
 
 
 async def ask_absence(api: Api, side: Side, session_id: int) -> int:
@@ -846,6 +966,75 @@ ROUTES: list[Route] = [
         body=lambda _: {"status": "cancelled"},
         fresh=fresh_enrollment,
         people_only=STUDENT,
+    ),
+    # Packages are nobody's own: every member reads those on offer, the staff write them.
+    Route("GET", PACKAGES, ALL, 200, OK_NO_ID),
+    Route("POST", PACKAGES, STAFF, 201, (201, None), body=package_body),
+    Route("GET", PACKAGE, ALL, 200, MISSING),
+    Route("PATCH", PACKAGE, STAFF, 200, MISSING, body=lambda _: {"session_minutes": 45}),
+    # Staff subscribe students and change subscriptions (another academy's package and people
+    # are nobody here); a student sees their own, a parent their child's, a teacher those with
+    # them; filtering by another academy's teacher finds nothing.
+    Route(
+        "GET",
+        SUBSCRIPTIONS,
+        ALL,
+        200,
+        OK_NO_ID,
+        query=lambda v: {"teacher_user_id": v["teacher_user_id"]},
+    ),
+    Route("POST", SUBSCRIPTIONS, STAFF, 201, (422, "validation_error"), body=subscription_body),
+    Route("GET", SUBSCRIPTION, ALL, 200, MISSING, people_only=NOT_STAFF),
+    Route(
+        "POST",
+        f"{SUBSCRIPTION}/activate",
+        STAFF,
+        200,
+        MISSING,
+        fresh=fresh_pending_subscription,
+    ),
+    Route(
+        "POST",
+        f"{SUBSCRIPTION}/pause",
+        STAFF,
+        200,
+        MISSING,
+        body=lambda _: PAUSE_DAYS,
+        fresh=fresh_active_subscription,
+    ),
+    Route(
+        "POST",
+        f"{SUBSCRIPTION}/resume",
+        STAFF,
+        200,
+        MISSING,
+        fresh=fresh_paused_subscription,
+    ),
+    Route(
+        "POST",
+        f"{SUBSCRIPTION}/cancel",
+        STAFF,
+        200,
+        MISSING,
+        body=lambda _: {"reason": "moved away"},
+        fresh=fresh_active_subscription,
+    ),
+    Route(
+        "POST",
+        f"{SUBSCRIPTION}/renew",
+        STAFF,
+        200,
+        MISSING,
+        body=lambda _: {"ends_on": "2031-12-31"},
+        fresh=fresh_active_subscription,
+    ),
+    Route(
+        "PUT",
+        f"{SUBSCRIPTION}/cycles/{{cycle_number}}/payment",
+        STAFF,
+        200,
+        MISSING,
+        body=lambda _: {"status": "paid", "note": "cash"},
     ),
     # Any member lists sessions; each sees those they take part in (an API key without a staff
     # role, none), and filtering by another academy's teacher finds nothing.
@@ -1314,6 +1503,51 @@ ROUTES: list[Route] = [
         )
         for name in ("absentees", "consecutive-absences")
     ),
+    # Only staff reopen a completed session; its teacher may not, its watchers even less.
+    Route(
+        "POST",
+        f"{SESSION}/reopen",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {},
+        fresh=fresh_completed_session,
+        people_only=NOT_STAFF,
+        refusals={
+            ("teacher", False): (409, "action_not_allowed"),
+            ("student", False): NOT_ALLOWED,
+            ("parent", False): NOT_ALLOWED,
+        },
+    ),
+    # The ledger: a session's charges for its people; held charges for the staff alone.
+    Route("GET", f"{SESSION}/ledger", ALL, 200, MISSING, people_only=NOT_STAFF),
+    # A subscription's ledger: staff, its student and their parent, its teacher.
+    Route(
+        "GET",
+        f"{PREFIX}/subscriptions/{{subscription_id}}/ledger",
+        ALL,
+        200,
+        MISSING,
+        people_only=NOT_STAFF,
+    ),
+    Route("GET", f"{PREFIX}/ledger-flags", STAFF, 200, OK_NO_ID),
+    Route(
+        "POST",
+        f"{PREFIX}/ledger-flags/{{flag_id}}/retry",
+        STAFF,
+        200,
+        MISSING,
+        fresh=fresh_flag,
+    ),
+    Route(
+        "POST",
+        f"{PREFIX}/ledger-flags/{{flag_id}}/dismiss",
+        STAFF,
+        200,
+        MISSING,
+        body=lambda _: {"note": "charged by hand"},
+        fresh=fresh_flag,
+    ),
     # Join answers every member with the lifecycle's decision: the session's people and staff
     # get in; a parent only when the academy allows it; an API key joins nobody.
     Route(
@@ -1406,6 +1640,8 @@ SNAPSHOT = (
     "/groups",
     "/sessions",
     "/bookings",
+    "/packages",
+    "/subscriptions",
 )
 
 

@@ -244,7 +244,9 @@ def test_unscheduled_session_cannot_be_joined() -> None:
         ("parent", S.ONGOING, START, []),
         ("other_student", S.SCHEDULED, START - timedelta(days=2), []),
         ("teacher", S.COMPLETED, START + 90 * MIN, ["mark_absent"]),
-        ("admin", S.COMPLETED, START + 90 * MIN, ["mark_absent"]),
+        # Staff correct a finished session: reopen it, or cancel it after the fact.
+        ("admin", S.COMPLETED, START + 90 * MIN, ["mark_absent", "reopen", "cancel"]),
+        ("admin", S.ABSENT, START + 90 * MIN, ["cancel"]),
         ("teacher", S.CANCELLED, START, []),
     ],
 )
