@@ -11,7 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 
 from halaqa.academies.settings import AcademySettings
-from halaqa.attendance.folding import SECOND, Presence, PresenceEvent, Source, fold
+from halaqa.attendance.folding import (
+    SECOND,
+    EventRow,
+    Presence,
+    PresenceEvent,
+    Source,
+    fold,
+    fold_unique,
+)
 from halaqa.attendance.policy import (
     AttendanceStatus,
     Decision,
@@ -68,14 +76,103 @@ def assess(
     """Everyone's attendance and the session's outcome. `overrides` are per user; the teacher's
     can come from an admin only, which the service checks when they are made."""
     merge = settings.reconnect_merge_seconds
-    teacher_events = [e for e in events if e.user_id in (shape.teacher_id, None)]
     teacher_presence = fold(
-        teacher_events,
+        [e for e in events if e.user_id in (shape.teacher_id, None)],
         window_start=shape.starts_at,
         window_end=shape.ends_at,
         scheduled_end=shape.ends_at,
         merge_seconds=merge,
     ).get(shape.teacher_id)
+    window_start, window_end = _counted_window(shape, teacher_presence)
+    students = set(shape.student_ids)
+    folded = fold(
+        [e for e in events if e.user_id in students or e.user_id is None],
+        window_start=window_start,
+        window_end=window_end,
+        scheduled_end=shape.ends_at,
+        merge_seconds=merge,
+    )
+    sources: dict[int | None, int] = {}
+    for event in events:
+        sources[event.user_id] = sources.get(event.user_id, 0) | _BIT[event.source]
+    return _assessed(
+        shape, settings, overrides, teacher_presence, (window_start, window_end), folded, sources
+    )
+
+
+def assess_unique(
+    events: Sequence[EventRow],
+    shape: SessionShape,
+    settings: AcademySettings,
+    overrides: Mapping[int, Sequence[Override]],
+) -> Assessment:
+    """`assess` for events that are each there once (as the database keeps them: one row per
+    key), as plain rows in any order (folding.EventRow): the same assessment, without an object
+    per event."""
+    merge = settings.reconnect_merge_seconds
+    teacher_id = shape.teacher_id
+    students = set(shape.student_ids)
+    teacher_events: list[EventRow] = []
+    student_events: list[EventRow] = []
+    sources: dict[int | None, int] = {}
+    for event in events:
+        user_id = event[2]
+        if user_id is None:
+            teacher_events.append(event)
+            student_events.append(event)
+            continue
+        if user_id == teacher_id:
+            teacher_events.append(event)
+        if user_id in students:
+            student_events.append(event)
+        sources[user_id] = sources.get(user_id, 0) | _BIT[event[4]]
+    teacher_presence = fold_unique(
+        teacher_events,
+        window_start=shape.starts_at,
+        window_end=shape.ends_at,
+        scheduled_end=shape.ends_at,
+        merge_seconds=merge,
+    ).get(teacher_id)
+    window_start, window_end = _counted_window(shape, teacher_presence)
+    folded = fold_unique(
+        student_events,
+        window_start=window_start,
+        window_end=window_end,
+        scheduled_end=shape.ends_at,
+        merge_seconds=merge,
+    )
+    return _assessed(
+        shape, settings, overrides, teacher_presence, (window_start, window_end), folded, sources
+    )
+
+
+def _counted_window(shape: SessionShape, teacher: Presence | None) -> tuple[datetime, datetime]:
+    return counted_window(
+        shape.starts_at, shape.ends_at, teacher.first_join if teacher is not None else None
+    )
+
+
+# Sources are gathered as bits, one per source: a user's set is then looked up, never built.
+_BIT: dict[str, int] = {source: 1 << n for n, source in enumerate(Source)}
+_SOURCES = [
+    frozenset(source for source in Source if mask & _BIT[source])
+    for mask in range(1 << len(Source))
+]
+# What `effective` decides when nobody overrode the computed status (most of the time).
+_AUTO = {status: effective(status, ()) for status in AttendanceStatus}
+
+
+def _assessed(
+    shape: SessionShape,
+    settings: AcademySettings,
+    overrides: Mapping[int, Sequence[Override]],
+    teacher_presence: Presence | None,
+    window: tuple[datetime, datetime],
+    folded: Mapping[int, Presence],
+    sources: Mapping[int | None, int],
+) -> Assessment:
+    """The statuses, the decisions that stand and the outcome, from the folded presence: the
+    teacher's over the slot, the students' over the counted `window`."""
     teacher_computed = teacher_status(
         teacher_presence,
         scheduled_start=shape.starts_at,
@@ -88,26 +185,16 @@ def assess(
         presence=teacher_presence,
         window_start=shape.starts_at,
         window_seconds=(shape.ends_at - shape.starts_at) // SECOND,
-        sources=_sources(events, shape.teacher_id),
+        sources=_SOURCES[sources.get(shape.teacher_id, 0)],
         computed=teacher_computed,
         decision=effective(teacher_computed, overrides.get(shape.teacher_id, ())),
     )
-    window_start, window_end = counted_window(
-        shape.starts_at,
-        shape.ends_at,
-        teacher_presence.first_join if teacher_presence is not None else None,
-    )
-    students = set(shape.student_ids)
-    folded = fold(
-        [e for e in events if e.user_id in students or e.user_id is None],
-        window_start=window_start,
-        window_end=window_end,
-        scheduled_end=shape.ends_at,
-        merge_seconds=merge,
-    )
+    window_start, window_end = window
+    window_seconds = (window_end - window_start) // SECOND
     attendees = [teacher]
-    for user_id in sorted(students):
+    for user_id in sorted(set(shape.student_ids)):
         presence = folded.get(user_id)
+        decided = overrides.get(user_id)
         computed = student_status(
             presence, window_start=window_start, scheduled_end=shape.ends_at, settings=settings
         )
@@ -117,10 +204,10 @@ def assess(
                 role=Role.STUDENT,
                 presence=presence,
                 window_start=window_start,
-                window_seconds=(window_end - window_start) // SECOND,
-                sources=_sources(events, user_id),
+                window_seconds=window_seconds,
+                sources=_SOURCES[sources.get(user_id, 0)],
                 computed=computed,
-                decision=effective(computed, overrides.get(user_id, ())),
+                decision=effective(computed, decided) if decided else _AUTO[computed],
             )
         )
     outcome = session_outcome(
@@ -129,7 +216,3 @@ def assess(
         students={a.user_id: a.decision.status for a in attendees[1:]},
     )
     return Assessment(tuple(attendees), outcome)
-
-
-def _sources(events: Sequence[PresenceEvent], user_id: int) -> frozenset[Source]:
-    return frozenset(e.source for e in events if e.user_id == user_id)

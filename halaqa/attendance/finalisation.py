@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
 from halaqa.academies.auth import Actor
 from halaqa.academies.repository import AcademyRepository
@@ -18,12 +21,12 @@ from halaqa.attendance.policy import AttendanceStatus, Decider, Override, outcom
 from halaqa.attendance.repository import AttendanceRepository, PresenceRepository
 from halaqa.attendance.service import as_folding
 from halaqa.kit.deps import Runtime
-from halaqa.models import AttendanceOverride, AttendanceRecord, ClassSession
+from halaqa.models import AttendanceOverride, AttendanceRecord, ClassSession, SessionStatusChange
 from halaqa.scheduling.calendar import refresh_next_step
 from halaqa.scheduling.lifecycle import By, Status
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import transition
-from halaqa.worker.jobs import enqueue
+from halaqa.worker.jobs import enqueue_many
 
 log = logging.getLogger("halaqa.attendance")
 
@@ -45,10 +48,15 @@ def as_override(row: AttendanceOverride) -> Override:
 
 
 async def shape_of(rt: Runtime, session: ClassSession) -> SessionShape:
+    people = await SessionRepository(rt.session, session.academy_id).participants(session.id)
+    return shape_from(session, (p.user_id for p in people if p.role == "student"))
+
+
+def shape_from(session: ClassSession, student_ids: Iterable[int]) -> SessionShape:
+    """The session's shape, given who takes part in it as a student."""
     assert session.starts_at is not None
     assert session.ends_at is not None
-    people = await SessionRepository(rt.session, session.academy_id).participants(session.id)
-    students = tuple(sorted(p.user_id for p in people if p.role == "student"))
+    students = tuple(sorted(student_ids))
     if session.student_user_id is not None and session.student_user_id not in students:
         students = (*students, session.student_user_id)
     return SessionShape(
@@ -80,31 +88,39 @@ async def assess_session(
 def records_of(
     session: ClassSession, assessment: Assessment, rt: Runtime
 ) -> list[AttendanceRecord]:
-    now = rt.clock.now()
-    records = []
+    return [
+        AttendanceRecord(**values) for values in record_values(session, assessment, rt.clock.now())
+    ]
+
+
+def record_values(
+    session: ClassSession, assessment: Assessment, now: datetime
+) -> list[dict[str, Any]]:
+    """The columns of the session's records, one per teacher and student."""
+    values = []
     for attendee in assessment.attendees:
         presence = attendee.presence
-        records.append(
-            AttendanceRecord(
-                academy_id=session.academy_id,
-                session_id=session.id,
-                user_id=attendee.user_id,
-                role=attendee.role.value,
-                first_join=presence.first_join if presence else None,
-                last_leave=presence.last_leave if presence else None,
-                seconds=presence.seconds if presence else 0,
-                window_start=attendee.window_start,
-                window_seconds=attendee.window_seconds,
-                reconnects=presence.reconnects if presence else 0,
-                inferred_end=presence.inferred_end if presence else False,
-                sources=",".join(sorted(attendee.sources)),
-                computed_status=attendee.computed.value,
-                status=attendee.decision.status.value,
-                status_source=attendee.decision.source.value,
-                computed_at=now,
-            )
+        values.append(
+            {
+                "academy_id": session.academy_id,
+                "session_id": session.id,
+                "user_id": attendee.user_id,
+                "role": attendee.role.value,
+                "first_join": presence.first_join if presence else None,
+                "last_leave": presence.last_leave if presence else None,
+                "seconds": presence.seconds if presence else 0,
+                "window_start": attendee.window_start,
+                "window_seconds": attendee.window_seconds,
+                "reconnects": presence.reconnects if presence else 0,
+                "inferred_end": presence.inferred_end if presence else False,
+                "sources": ",".join(sorted(attendee.sources)),
+                "computed_status": attendee.computed.value,
+                "status": attendee.decision.status.value,
+                "status_source": attendee.decision.source.value,
+                "computed_at": now,
+            }
         )
-    return records
+    return values
 
 
 async def finalise(rt: Runtime, session: ClassSession) -> None:
@@ -116,31 +132,47 @@ async def finalise(rt: Runtime, session: ClassSession) -> None:
     assessment = await assess_session(rt, session, settings)
     attendance = AttendanceRepository(rt.session, session.academy_id)
     await attendance.replace_records(session.id, records_of(session, assessment, rt))
+    change = await attendance.last_change_into(session.id, session.status)
+    await conclude(rt, session, settings, assessment, change)
+    await queue_follow_ups(rt, [session])
+
+
+async def conclude(
+    rt: Runtime,
+    session: ClassSession,
+    settings: AcademySettings,
+    assessment: Assessment,
+    change: SessionStatusChange | None,
+) -> None:
+    """Finalisation once the session's records are kept: marks it finalised and settles its
+    status (`queue_follow_ups` then queues what follows). `change`: the latest change of its
+    status, if it was into the status it has now (`AttendanceRepository.last_change_into`)."""
     session.attendance_finalized_at = rt.clock.now()
-    await _settle(rt, session, assessment, attendance)
+    await _settle(rt, session, assessment, change)
     refresh_next_step(session, settings)
-    for kind in ON_FINALIZED:
-        await enqueue(
-            rt,
-            kind,
-            {"academy_id": session.academy_id, "session_id": session.id},
-            academy_id=session.academy_id,
-        )
     log.info("session %s: attendance finalised, outcome %s", session.id, assessment.outcome)
 
 
+async def queue_follow_ups(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
+    """Queues the follow-ups registered for each finalisation, for these finalised sessions."""
+    for kind in ON_FINALIZED:
+        payloads = [
+            ({"academy_id": s.academy_id, "session_id": s.id}, s.academy_id) for s in sessions
+        ]
+        await enqueue_many(rt, kind, payloads)
+
+
 async def _settle(
-    rt: Runtime, session: ClassSession, assessment: Assessment, attendance: AttendanceRepository
+    rt: Runtime, session: ClassSession, assessment: Assessment, change: SessionStatusChange | None
 ) -> None:
     """Moves the session to the outcome its attendance earns, as the system. A status a person
     chose once the class was over (a teacher completing it or marking the student absent, staff
     correcting it) stands: the computation never overrules a person, as with attendance
     overrides. A room nobody started is started first, since only a started class completes."""
     current = Status(session.status)
-    if current in (Status.COMPLETED, Status.ABSENT):
-        change = await attendance.last_change_into(session.id, current.value)
-        if change is not None and change.actor_user_id is not None:
-            return
+    chosen = change is not None and change.actor_user_id is not None
+    if chosen and current in (Status.COMPLETED, Status.ABSENT):
+        return
     outcome = assessment.outcome
     target = outcome_transition(current, outcome, cancellation_reason=session.cancellation_reason)
     if target is None and current in (Status.SCHEDULED, Status.READY):

@@ -12,13 +12,13 @@ counted window → exact seconds.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 SECOND = timedelta(seconds=1)
+_NONE = timedelta()
 
 
 class Kind(StrEnum):
@@ -83,10 +83,21 @@ class Presence:
         return self.intervals[-1].end
 
 
-@dataclass(frozen=True)
-class _Stay:
-    interval: Interval
-    inferred_end: bool
+# One event as `fold_unique` reads it: when, its kind (a Kind or its value), whose (None: the room
+# itself), which connection, and its source (a Source or its value).
+EventRow = tuple[datetime, str, int | None, str | None, str]
+
+# Kinds as the folding loop reads them. Sorted with the time, arrivals come before departures at
+# one instant (as _RANK); whether a join or a confirmation of the same instant comes first
+# changes nothing, nor which of two departures does.
+_JOIN, _CONFIRM, _DEPART, _FINISH = 0, 1, 2, 3
+_CODE: dict[str, int] = {
+    Kind.JOINED: _JOIN,
+    Kind.CONFIRMED: _CONFIRM,
+    Kind.LEFT: _DEPART,
+    Kind.ABORTED: _DEPART,
+    Kind.ROOM_FINISHED: _FINISH,
+}
 
 
 def fold(
@@ -98,19 +109,31 @@ def fold(
     merge_seconds: int,
 ) -> dict[int, Presence]:
     """Each user's presence. Users with no stay at all (say, only an ABORTED) are left out."""
-    ordered = _in_order(events)
-    finishes = [event.at for event in ordered if event.kind is Kind.ROOM_FINISHED]
-    per_participant: dict[tuple[int, str | None], list[PresenceEvent]] = defaultdict(list)
-    for event in ordered:
-        if event.kind is not Kind.ROOM_FINISHED and event.user_id is not None:
-            per_participant[(event.user_id, event.participant_id)].append(event)
-    per_user: dict[int, list[_Stay]] = defaultdict(list)
-    for (user_id, _), participant_events in per_participant.items():
-        per_user[user_id].extend(_stays(participant_events, finishes, scheduled_end))
+    return fold_unique(
+        [(e.at, e.kind, e.user_id, e.participant_id, e.source) for e in _in_order(events)],
+        window_start=window_start,
+        window_end=window_end,
+        scheduled_end=scheduled_end,
+        merge_seconds=merge_seconds,
+    )
+
+
+def fold_unique(
+    events: Iterable[EventRow],
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    scheduled_end: datetime,
+    merge_seconds: int,
+) -> dict[int, Presence]:
+    """`fold` for events that are each there once (as the database keeps them: one row per key),
+    as plain rows in any order: the same result, without an object per event."""
+    merge = merge_seconds * SECOND
+    stays, inferred = _stays(events, scheduled_end)
     return {
-        user_id: _presence(stays, window_start, window_end, merge_seconds * SECOND)
-        for user_id, stays in per_user.items()
-        if stays
+        user_id: _presence(intervals, user_id in inferred, window_start, window_end, merge)
+        for user_id, intervals in stays.items()
+        if intervals
     }
 
 
@@ -123,27 +146,50 @@ def _in_order(events: Iterable[PresenceEvent]) -> list[PresenceEvent]:
 
 
 def _stays(
-    events: list[PresenceEvent], finishes: list[datetime], scheduled_end: datetime
-) -> list[_Stay]:
-    """One participant's stays. A join or a confirmation opens one (a second join while open is a
-    copy, and a confirmation with no join is a join the webhooks lost); a leave or an abort closes
-    it, and one with nothing open is ignored (an abort with no join never got into the room)."""
-    stays: list[_Stay] = []
-    start: datetime | None = None
-    confirmed: datetime | None = None
-    for event in events:
-        if event.kind in (Kind.JOINED, Kind.CONFIRMED):
-            if start is None:
-                start, confirmed = event.at, None
-            if event.kind is Kind.CONFIRMED:
-                confirmed = event.at
-        elif start is not None:  # LEFT or ABORTED
-            stays.append(_Stay(Interval(start, event.at), inferred_end=False))
-            start = None
-    if start is not None:
-        end = _missing_leave(start, confirmed, finishes, scheduled_end)
-        stays.append(_Stay(Interval(start, end), inferred_end=True))
-    return stays
+    events: Iterable[EventRow], scheduled_end: datetime
+) -> tuple[dict[int, list[tuple[datetime, datetime]]], set[int]]:
+    """Each user's stays (none, for some), and the users some stay of whom had no leave.
+
+    A participant's events are read in time order. A join or a confirmation opens a stay (a
+    second join while open is a copy, and a confirmation with no join is a join the webhooks
+    lost); a leave or an abort closes it, and one with nothing open is ignored (an abort with no
+    join never got into the room)."""
+    finishes: list[datetime] = []
+    per_participant: dict[tuple[int, str | None], list[tuple[datetime, int]]] = {}
+    for at, kind, user_id, participant_id, _ in events:
+        code = _CODE[kind]
+        if code == _FINISH:
+            finishes.append(at)
+        elif user_id is not None:
+            key = (user_id, participant_id)
+            found = per_participant.get(key)
+            if found is None:
+                per_participant[key] = [(at, code)]
+            else:
+                found.append((at, code))
+    finishes.sort()
+    stays: dict[int, list[tuple[datetime, datetime]]] = {}
+    inferred: set[int] = set()
+    for (user_id, _), participant_events in per_participant.items():
+        participant_events.sort()
+        found_stays = stays.get(user_id)
+        if found_stays is None:
+            found_stays = stays[user_id] = []
+        start: datetime | None = None
+        confirmed: datetime | None = None
+        for at, code in participant_events:
+            if code == _DEPART:
+                if start is not None:
+                    found_stays.append((start, at))
+                    start = None
+            elif start is None:
+                start, confirmed = at, (at if code == _CONFIRM else None)
+            elif code == _CONFIRM:
+                confirmed = at
+        if start is not None:
+            found_stays.append((start, _missing_leave(start, confirmed, finishes, scheduled_end)))
+            inferred.add(user_id)
+    return stays, inferred
 
 
 def _missing_leave(
@@ -162,34 +208,43 @@ def _missing_leave(
 
 
 def _presence(
-    stays: list[_Stay], window_start: datetime, window_end: datetime, merge: timedelta
+    stays: list[tuple[datetime, datetime]],
+    inferred_end: bool,
+    window_start: datetime,
+    window_end: datetime,
+    merge: timedelta,
 ) -> Presence:
-    union = _joined([stay.interval for stay in stays], timedelta())
-    bridged = _joined(union, merge)
-    clipped = sum(
-        (
-            min(interval.end, window_end) - max(interval.start, window_start)
-            for interval in bridged
-            if interval.start < window_end and interval.end > window_start
-        ),
-        timedelta(),
-    )
+    """One user's stays united (stays that overlap or touch become one, so two devices never
+    count twice), then gaps up to `merge` bridged, then clipped to the window; in one pass over
+    the stays in order."""
+    if len(stays) > 1:
+        stays.sort()
+    start, end = stays[0]
+    union_end = end
+    united = 1
+    bridged: list[tuple[datetime, datetime]] = []
+    for stay_start, stay_end in stays[1:]:
+        if stay_start > union_end:  # a new stay of the union, bridged to the last if close
+            united += 1
+            union_end = stay_end
+            if stay_start - end > merge:
+                bridged.append((start, end))
+                start, end = stay_start, stay_end
+                continue
+        elif stay_end > union_end:
+            union_end = stay_end
+        if stay_end > end:
+            end = stay_end
+    bridged.append((start, end))
+    clipped = _NONE
+    for start, end in bridged:
+        if start < window_end and end > window_start:
+            clipped += (end if end < window_end else window_end) - (
+                start if start > window_start else window_start
+            )
     return Presence(
-        intervals=tuple(bridged),
-        seconds=clipped // SECOND,
-        reconnects=len(union) - 1,
-        inferred_end=any(stay.inferred_end for stay in stays),
+        tuple([Interval(start, end) for start, end in bridged]),
+        clipped // SECOND,
+        united - 1,
+        inferred_end,
     )
-
-
-def _joined(intervals: list[Interval], gap: timedelta) -> list[Interval]:
-    """The intervals with every gap up to `gap` closed; with no gap, their union (stays that
-    overlap or touch become one, so two devices never count twice)."""
-    joined: list[Interval] = []
-    for interval in sorted(intervals):
-        if joined and interval.start - joined[-1].end <= gap:
-            last = joined[-1]
-            joined[-1] = Interval(last.start, max(last.end, interval.end))
-        else:
-            joined.append(interval)
-    return joined

@@ -84,7 +84,9 @@ class AttendanceRecord(Base):
             ondelete="CASCADE",
         ),
         UniqueConstraint("session_id", "user_id"),
-        Index("ix_attendance_records_user", "academy_id", "user_id", "session_id"),
+        # A person's records (reports). Not led by academy_id: SQLite would then plan a session's
+        # own records on it and read the whole academy's, rather than the (session, user) key.
+        Index("ix_attendance_records_user", "user_id", "session_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -6,7 +6,7 @@ session starts (or by one session) and capped by a LIMIT the caller sets; each r
 - a teacher's: ix_class_sessions_teacher_starts (teacher, start); a group's:
   ix_class_sessions_group_starts (group, start); the academy's: ix_class_sessions_academy_starts;
 - records by session: the unique (session_id, user_id); one user's records:
-  ix_attendance_records_user (academy, user, session); presence: ix_presence_events_session
+  ix_attendance_records_user (user, session); presence: ix_presence_events_session
   (academy, session, at);
 - participants by session: their primary key (session_id, user_id).
 """

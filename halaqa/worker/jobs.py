@@ -16,7 +16,7 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
@@ -65,21 +65,51 @@ async def enqueue(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> Job:
     """Writes a job in the caller's transaction; it runs once that transaction commits."""
+    return await JobRepository(rt.session).add(
+        Job(**_job(rt, kind, payload, academy_id, delay=delay, max_attempts=max_attempts))
+    )
+
+
+async def enqueue_many(
+    rt: Runtime,
+    kind: str,
+    payloads: Sequence[tuple[dict[str, Any], int | None]],
+    *,
+    delay: timedelta = timedelta(0),
+    max_attempts: int = MAX_ATTEMPTS,
+) -> None:
+    """`enqueue` for many (payload, academy id) pairs at once, in one statement; the jobs are
+    written, not returned."""
+    await JobRepository(rt.session).add_many(
+        [
+            _job(rt, kind, payload, academy_id, delay=delay, max_attempts=max_attempts)
+            for payload, academy_id in payloads
+        ]
+    )
+
+
+def _job(
+    rt: Runtime,
+    kind: str,
+    payload: dict[str, Any],
+    academy_id: int | None,
+    *,
+    delay: timedelta,
+    max_attempts: int,
+) -> dict[str, Any]:
     if kind not in HANDLERS:
         raise ValueError(f"no handler for jobs of kind {kind!r}")
     now = rt.clock.now()
-    return await JobRepository(rt.session).add(
-        Job(
-            academy_id=academy_id,
-            kind=kind,
-            payload=payload,
-            status="queued",
-            run_after=now + delay,
-            attempts=0,
-            max_attempts=max_attempts,
-            created_at=now,
-        )
-    )
+    return {
+        "academy_id": academy_id,
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "run_after": now + delay,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "created_at": now,
+    }
 
 
 KEEP_DONE = timedelta(days=14)  # finished jobs stay this long, for `halaqa jobs list`

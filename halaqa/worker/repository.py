@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.kit.metrics import UNFINISHED_JOB_STATUSES
@@ -21,6 +22,11 @@ class JobRepository:
         self.session.add(job)
         await self.session.flush()
         return job
+
+    async def add_many(self, jobs: Sequence[dict[str, Any]]) -> None:
+        """Many jobs (their columns) in one INSERT, without an object each."""
+        if jobs:
+            await self.session.execute(insert(Job), jobs)
 
     async def get(self, job_id: int) -> Job | None:
         return await self.session.get(Job, job_id)

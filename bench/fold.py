@@ -1,0 +1,385 @@
+"""Benchmark (issue 6): attendance finalised from the database to stored records — 10,000
+finished group sessions of 30 students, 1,000,000 presence events — on SQLite and PostgreSQL,
+against a naive baseline.
+
+Each database is migrated with the project's migrations and loaded in bulk (bench/fold_data.py
+says what the classes and their presence look like; PostgreSQL loads them without running its
+foreign-key triggers, the data being consistent by construction). Then the worker's way:
+transactions of BATCH sessions taken by the due-scan (`due_sessions`), each finalised by
+`finalise_many` and committed, until none is due; timed from the first query to the last commit,
+with the process's CPU time beside it (the machine is shared: wall time waits for the CPU too),
+and split by step.
+The stored records are checked: one per teacher and student, the statuses settled as the
+presence says, and some sessions' records field by field against `assess` on their events.
+
+The naive baseline is what a typical web app does: one row per (session, person) holding the
+join/leave cycles as JSON, read, appended to, totalled and written back for every event, each
+event in its own transaction as its webhook would be; timed over NAIVE_EVENTS events.
+
+Run: .venv/bin/python bench/fold.py (PostgreSQL at HALAQA_BENCH_POSTGRES_URL, default postgres
+on 127.0.0.1:5432; it creates and drops the database halaqa_bench_fold).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from fold_data import (
+    EVENTS,
+    NOW,
+    SESSIONS,
+    TABLES,
+    Event,
+    event_rows,
+    events_of,
+    group_of,
+    insert,
+    insert_events,
+    people_rows,
+    session_rows,
+    slot,
+    student_of,
+    teacher_of,
+)
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Column, Integer, MetaData, Text, func, select
+from sqlalchemy import Table as SqlTable
+from sqlalchemy.engine import make_url
+
+import halaqa.worker.runner  # noqa: F401 (registers the jobs status changes queue, as the worker)
+from halaqa.academies.settings import effective_settings
+from halaqa.attendance import batch
+from halaqa.attendance.assessment import SessionShape, assess
+from halaqa.attendance.batch_repository import FinalisationBatchRepository
+from halaqa.attendance.finalisation import record_values
+from halaqa.attendance.folding import Kind, PresenceEvent, Source
+from halaqa.config import Settings, WorkerMode
+from halaqa.db.engine import create_engine
+from halaqa.db.migrate import upgrade
+from halaqa.db.session import Database
+from halaqa.kit.clock import FrozenClock
+from halaqa.kit.deps import Runtime
+from halaqa.models import AttendanceRecord, ClassSession
+from halaqa.scheduling.repository import due_sessions
+
+BATCH = 500  # sessions finalised per transaction
+LOAD_CHUNK = 500  # sessions loaded per transaction
+NAIVE_EVENTS = 20_000
+CHECKED = range(1, SESSIONS + 1, 333)  # sessions whose records are checked field by field
+TARGET_SECONDS, TARGET_RATIO = 4.0, 100
+POSTGRES_URL = os.environ.get(
+    "HALAQA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BENCH_DB = "halaqa_bench_fold"
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105
+console = Console()
+
+NAIVE = SqlTable(
+    "bench_naive_attendance",
+    MetaData(),
+    Column("session_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("cycles", Text, nullable=False),  # [[joined, left or null], ...] as ISO text
+    Column("seconds", Integer, nullable=False),
+)
+
+# --- where the time goes: the steps of finalise_many, timed in place (diagnostics only) -------
+
+STEPS: dict[str, float] = defaultdict(float)
+TIMED: list[tuple[str, object, str]] = [
+    ("read presence events", FinalisationBatchRepository, "presence"),
+    ("read students, overrides, last changes", FinalisationBatchRepository, "students"),
+    ("read students, overrides, last changes", FinalisationBatchRepository, "overrides"),
+    ("read students, overrides, last changes", FinalisationBatchRepository, "last_changes"),
+    ("assess (fold + policy)", batch, "assess_unique"),
+    ("record values", batch, "record_values"),
+    ("write records (DELETE + bulk INSERT)", FinalisationBatchRepository, "replace_records"),
+    ("conclude (stamp, settle)", batch, "conclude"),
+    ("queue follow-ups", batch, "queue_follow_ups"),
+]
+
+
+def time_steps() -> None:
+    """Wraps each step of finalise_many with a timer adding to STEPS."""
+    for label, owner, name in TIMED:
+        original = getattr(owner, name)
+        if inspect.iscoroutinefunction(original):
+
+            async def timed_async(
+                *args: Any, _f: Any = original, _s: str = label, **kw: Any
+            ) -> Any:
+                began = time.perf_counter()
+                try:
+                    return await _f(*args, **kw)
+                finally:
+                    STEPS[_s] += time.perf_counter() - began
+
+            setattr(owner, name, functools.wraps(original)(timed_async))
+        else:
+
+            def timed_sync(*args: Any, _f: Any = original, _s: str = label, **kw: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return _f(*args, **kw)
+                finally:
+                    STEPS[_s] += time.perf_counter() - began
+
+            setattr(owner, name, functools.wraps(original)(timed_sync))
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+async def load(database: Database) -> float:
+    began = time.perf_counter()
+    async with database.engine.begin() as connection:
+        for name, rows in people_rows().items():
+            await connection.execute(TABLES[name].insert(), rows)
+    postgresql = database.dialect == "postgresql"
+    for first in range(1, SESSIONS + 1, LOAD_CHUNK):
+        stop = min(first + LOAD_CHUNK, SESSIONS + 1)
+        async with database.engine.begin() as connection:
+            if postgresql:  # the rows are consistent by construction: no foreign-key triggers
+                # (a check per event makes loading ten minutes long); constraints still hold
+                await connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                await connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            for name, rows in session_rows(first, stop).items():
+                await insert(connection, name, rows)
+            await insert_events(connection, list(event_rows(first, stop)))
+    async with database.engine.connect() as connection:  # as an operator's database would be
+        if postgresql:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql("VACUUM (ANALYZE)" if postgresql else "ANALYZE")
+        await connection.commit()
+    return time.perf_counter() - began
+
+
+async def finalise_all(database: Database, settings: Settings) -> dict[str, Any]:
+    """The worker's way: BATCH due sessions per transaction until none is due."""
+    STEPS.clear()
+    began, cpu, batches, secret = time.perf_counter(), time.process_time(), 0, settings.secret()
+    due: list[ClassSession] = [ClassSession()]  # until the due-scan finds none
+    while due:
+        scan = time.perf_counter()
+        async with database.transaction() as session:
+            due = list(await due_sessions(session, NOW, BATCH))
+            STEPS["due-scan (load the sessions)"] += time.perf_counter() - scan
+            await batch.finalise_many(Runtime(session, database.clock, settings, secret), due)
+            batches += bool(due)
+            commit = time.perf_counter()
+        STEPS["flush + commit"] += time.perf_counter() - commit
+    seconds = time.perf_counter() - began
+    steps = {step: round(spent, 2) for step, spent in STEPS.items()}
+    steps["other"] = round(seconds - sum(STEPS.values()), 2)
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "batches": batches,
+        "steps": steps,
+    }
+
+
+async def check(database: Database) -> dict[str, Any]:
+    """The records and statuses as they must be; some sessions field by field."""
+    async with database.transaction() as session:
+        records = await session.scalar(select(func.count()).select_from(AttendanceRecord))
+        outcomes = Counter(
+            {
+                f"{status} ({reason})" if reason else status: count
+                for status, reason, count in await session.execute(
+                    select(
+                        ClassSession.status, ClassSession.cancellation_reason, func.count()
+                    ).group_by(ClassSession.status, ClassSession.cancellation_reason)
+                )
+            }
+        )
+        unfinalised = await session.scalar(
+            select(func.count()).where(ClassSession.attendance_finalized_at.is_(None))
+        )
+        by_status = select(AttendanceRecord.status, func.count()).group_by(AttendanceRecord.status)
+        statuses: dict[str, int] = dict((await session.execute(by_status)).all())
+        for session_id in CHECKED:
+            found = await session.get(ClassSession, session_id)
+            assert found is not None
+            stored = await session.scalars(
+                select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+            )
+            got = {r.user_id: {k: getattr(r, k) for k in expected_keys()} for r in stored}
+            want = {v["user_id"]: v for v in expected_records(found)}
+            assert got == want, f"session {session_id}: records differ"
+    assert records == SESSIONS * 31, records
+    assert unfinalised == 0, unfinalised
+    assert outcomes == {"completed": 9_800, "cancelled (teacher_absent)": 200}, outcomes
+    return {"records": records, "outcomes": dict(outcomes), "record_statuses": statuses}
+
+
+def expected_keys() -> list[str]:
+    return [c.key for c in AttendanceRecord.__table__.columns if c.key != "id"]
+
+
+def expected_records(session: ClassSession) -> list[dict[str, Any]]:
+    """The session's records as `assess` makes them from its events, one by one."""
+    group = group_of(session.id)
+    events = [
+        PresenceEvent(
+            e.user_id, e.participant_id, Kind(e.kind), e.at, Source(e.source), e.event_key
+        )
+        for e in events_of(session.id)
+    ]
+    students = tuple(student_of(group, k) for k in range(30))
+    shape = SessionShape(*slot(session.id), teacher_of(group), students, group=True)
+    assessment = assess(events, shape, effective_settings({}), {})
+    return record_values(session, assessment, NOW)
+
+
+async def naive_rate(database: Database) -> float:
+    """Events per second the naive way: each event read-modify-written in its own transaction."""
+    engine = database.engine
+    async with engine.begin() as connection:
+        await connection.run_sync(NAIVE.metadata.create_all)
+    events: list[Event] = []
+    for session_id in range(1, SESSIONS + 1):
+        events += sorted((e for e in events_of(session_id) if e.user_id), key=lambda e: e.at)
+        if len(events) >= NAIVE_EVENTS:
+            break
+    began = time.perf_counter()
+    for event in events[:NAIVE_EVENTS]:
+        async with engine.begin() as connection:
+            key = (NAIVE.c.session_id == event.session_id) & (NAIVE.c.user_id == event.user_id)
+            row = (await connection.execute(select(NAIVE.c.cycles).where(key))).first()
+            cycles = json.loads(row[0]) if row else []
+            open_ = bool(cycles) and cycles[-1][1] is None
+            if event.kind in ("joined", "confirmed") and not open_:
+                cycles.append([event.at.isoformat(), None])
+            elif event.kind in ("left", "aborted") and open_:
+                cycles[-1][1] = event.at.isoformat()
+            seconds = sum(
+                (datetime.fromisoformat(left) - datetime.fromisoformat(joined)).total_seconds()
+                for joined, left in cycles
+                if left is not None
+            )
+            values = {"cycles": json.dumps(cycles), "seconds": int(seconds)}
+            if row:
+                await connection.execute(NAIVE.update().where(key).values(values))
+            else:
+                await connection.execute(
+                    NAIVE.insert().values(
+                        session_id=event.session_id, user_id=event.user_id, **values
+                    )
+                )
+    return NAIVE_EVENTS / (time.perf_counter() - began)
+
+
+async def bench(url: str) -> dict[str, Any]:
+    backend = make_url(url).get_backend_name()
+    console.print(f"{backend}: migrating and loading {SESSIONS:,} sessions, {EVENTS:,} events…")
+    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
+    settings = Settings(
+        _env_file=None, database_url=url, secret_key=SECRET, worker_mode=WorkerMode.EXTERNAL
+    )
+    database = Database(create_engine(url), FrozenClock(NOW))
+    try:
+        loaded = await load(database)
+        load_average = os.getloadavg()[0]
+        run = await finalise_all(database, settings)
+        checked = await check(database)
+        naive = await naive_rate(database)
+    finally:
+        await database.dispose()
+    rate = EVENTS / run["seconds"]
+    figures = {
+        "events": EVENTS,
+        "seconds": run["seconds"],
+        "events_per_s": round(rate),
+        "naive_events_per_s": round(naive, 1),
+        "ratio": round(rate / naive, 1),
+        "cpu_seconds": run["cpu_seconds"],
+        "batch": BATCH,
+        "batches": run["batches"],
+        "load_seconds": round(loaded),
+        "load_average_before": round(load_average, 2),
+        "steps": run["steps"],
+        **checked,
+    }
+    console.print(f"{backend}: {figures}")
+    return figures
+
+
+async def admin(*statements: str) -> None:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await autocommit.exec_driver_sql(statement)
+    finally:
+        await engine.dispose()
+
+
+async def bench_postgresql() -> dict[str, Any]:
+    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
+    await admin(drop, f"CREATE DATABASE {BENCH_DB}")
+    try:
+        return await bench(make_url(POSTGRES_URL).set(database=BENCH_DB).render_as_string(False))
+    finally:
+        await admin(drop)
+
+
+def report(results: dict[str, dict[str, Any]]) -> None:
+    table = Table(
+        title=f"Attendance finalised: {SESSIONS:,} sessions × 31 people, {EVENTS:,} events, "
+        f"{BATCH} sessions a transaction (targets: ≤ {TARGET_SECONDS:g} s, ≥ {TARGET_RATIO}× naive)"
+    )
+    table.add_column("")
+    for name in results:
+        table.add_column(name, justify="right")
+    rows = [
+        ("finalised, database to committed records (s)", "seconds"),
+        ("  CPU time of this process (s)", "cpu_seconds"),
+        ("events folded per s", "events_per_s"),
+        *((f"  {step} (s)", f"steps.{step}") for step in next(iter(results.values()))["steps"]),
+        (f"naive: events per s ({NAIVE_EVENTS:,}, a transaction each)", "naive_events_per_s"),
+        ("ratio", "ratio"),
+        ("records stored (10,000 × 31)", "records"),
+        ("load average before the run", "load_average_before"),
+        ("loading the data (s)", "load_seconds"),
+    ]
+    for label, key in rows:
+        head, _, tail = key.partition(".")
+        cells = [f[head][tail] if tail else f[head] for f in results.values()]
+        table.add_row(label, *[f"{c:,}" if isinstance(c, int | float) else str(c) for c in cells])
+    console.print(table)
+    for name, figures in results.items():
+        met = figures["seconds"] <= TARGET_SECONDS and figures["ratio"] >= TARGET_RATIO
+        console.print(
+            f"{name}: {figures['seconds']} s ({figures['cpu_seconds']} s CPU), "
+            f"{figures['ratio']}× naive; outcomes {figures['outcomes']}; "
+            f"record statuses {figures['record_statuses']} → targets {'met' if met else 'MISSED'}"
+        )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    time_steps()
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="halaqa-bench-") as directory:
+        results["sqlite"] = asyncio.run(bench(f"sqlite:///{directory}/fold.db"))
+    results["postgresql"] = asyncio.run(bench_postgresql())
+    report(results)
+    keys = ("events", "seconds", "events_per_s", "naive_events_per_s", "ratio", "cpu_seconds")
+    print(json.dumps({name: {k: f[k] for k in keys} for name, f in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
