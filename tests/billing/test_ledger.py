@@ -72,6 +72,15 @@ async def lesson(api: Api, s: School, days: int = 0) -> str:
 async def held(api: Api, app: FastAPI, clock: FrozenClock, s: School, days: int = 0) -> str:
     """A lesson both came to, finalised, its ledger job run."""
     path = await lesson(api, s, days)
+    await attend(api, app, clock, s, path, days)
+    return path
+
+
+async def attend(
+    api: Api, app: FastAPI, clock: FrozenClock, s: School, path: str, days: int
+) -> None:
+    """The teacher and the student in the lesson `days` after TOMORROW, start to end; then
+    the worker finalises it and runs its ledger job."""
     for minute in (0, 30, 60):
         clock.set(TOMORROW + days * DAY + timedelta(minutes=minute))
         for who in (s.teacher, s.students[0]):
@@ -80,7 +89,6 @@ async def held(api: Api, app: FastAPI, clock: FrozenClock, s: School, days: int 
     clock.set(AFTER + days * DAY)
     for _ in range(4):
         await tick(app)
-    return path
 
 
 async def ledger(api: Api, path: str, who: Person) -> list[tuple[str, str, str]]:
@@ -145,8 +153,15 @@ async def test_the_teachers_absence_charges_nobody_and_its_makeup_once(
     await tick(app)
     assert (await session(api, missed, s.admin))["cancellation_reason"] == "teacher_absent"
     assert await ledger(api, missed, s.admin) == []
-    makeup = await held(api, app, clock, s, days=2)
+    booked = await api.client.post(
+        f"{missed}/makeup",
+        json={"starts_at": (TOMORROW + 2 * DAY).isoformat()},
+        headers=s.admin.headers,
+    )
+    makeup = f"{SESSIONS}/{ok(booked, 201)['id']}"
+    await attend(api, app, clock, s, makeup, days=2)
     assert await ledger(api, makeup, s.admin) == [("consumed", "present", "auto")]
+    assert await ledger(api, missed, s.admin) == []  # the two together: one session charged
 
 
 async def test_an_admins_word_beats_a_later_automatic_result(
