@@ -354,10 +354,7 @@ async def decide_absence(
             "only the session's teacher or an admin may decide an absence request",
             code="not_allowed",
         )
-    request.status = "approved" if approve else "declined"
-    request.decided_by_user_id = ctx.user_id
-    request.decided_at = rt.clock.now()
-    request.decision_note = note
+    _close(rt, ctx, request, "approved" if approve else "declined", note)
     if approve:
         await override(
             rt,
@@ -389,7 +386,22 @@ async def withdraw_absence(rt: Runtime, ctx: AcademyContext, request_id: int) ->
         raise Forbidden(
             "only the student, their parent or the staff may withdraw it", code="not_allowed"
         )
-    request.status = "withdrawn"
+    _close(rt, ctx, request, "withdrawn", None)
+    return request
+
+
+# What a pending request may become; a decided one is final.
+_CLOSED = frozenset({"approved", "declined", "withdrawn"})
+
+
+def _close(
+    rt: Runtime, ctx: AcademyContext, request: AbsenceRequest, status: str, note: str | None
+) -> None:
+    """The one place an absence request's status changes: from pending to a final status, with
+    who decided and when."""
+    if request.status != "pending" or status not in _CLOSED:
+        raise Conflict(f"this request is already {request.status}", code="already_decided")
+    request.status = status
     request.decided_by_user_id = ctx.user_id
     request.decided_at = rt.clock.now()
-    return request
+    request.decision_note = note
