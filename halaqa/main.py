@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +31,7 @@ from halaqa.db.engine import create_engine
 from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.evaluations.endpoints import router as evaluations_router
-from halaqa.exceptions import AppError, RateLimited
+from halaqa.exceptions import AppError, NotFound, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
 from halaqa.kit.logs import configure_logging
 from halaqa.kit.metrics import CONTENT_TYPE, exposition
@@ -43,6 +43,8 @@ from halaqa.reports.endpoints import router as reports_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
 from halaqa.scheduling.endpoints import router as sessions_router
+from halaqa.web.app import install_pages
+from halaqa.web.errors import error_page, is_page
 from halaqa.worker.figures import read_figures
 from halaqa.worker.runner import Worker
 
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         reports_router,
     ):
         app.include_router(router)
+    install_pages(app)
     return app
 
 
@@ -165,14 +168,19 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(_request: Request, error: AppError) -> JSONResponse:
+    async def app_error(request: Request, error: AppError) -> Response:
+        if is_page(request):
+            return error_page(request, error)
         response = JSONResponse(error.to_body(), status_code=error.status_code)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        if is_page(request):
+            # A page's own forms are validated by the page; this is a mangled address.
+            return error_page(request, NotFound("no such page"))
         problems = list(error.errors())
         if any(p.get("type") == "json_invalid" for p in problems):
             return _error(400, "malformed_json", "the request body is not valid JSON")
@@ -184,7 +192,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, "validation_error", message or "invalid request", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if is_page(request) and error.status_code == 404:
+            return error_page(request, NotFound("no such page"))
         codes = {
             # FastAPI raises a bare 400 only when a body cannot be decoded at all (e.g. bytes
             # that are not UTF-8); bodies that are not JSON come as RequestValidationError.
@@ -287,10 +297,6 @@ class BodySizeLimit:
 
 
 def _install_health(app: FastAPI) -> None:
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
-
     @app.get("/healthz", tags=["health"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}

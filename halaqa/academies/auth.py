@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from halaqa.academies.repository import AcademyRepository, AuthRepository, MemberRepository
 from halaqa.academies.roles import Role
-from halaqa.academies.security import TokenKind, token_digest, token_kind
+from halaqa.academies.security import TokenKind, csrf_token, token_digest, token_kind
 from halaqa.exceptions import Forbidden, NotAuthenticated, NotFound
 from halaqa.kit.deps import ClientAddress, CurrentClock, DbSession
 from halaqa.models import Academy, ApiKey, User
@@ -21,6 +22,12 @@ from halaqa.models import Academy, ApiKey, User
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _bearer = HTTPBearer(auto_error=False, description="A login token (hqt_…) or an API key (hqk_…)")
+# The pages keep the login token in this cookie (HttpOnly, SameSite=Lax); their scripts call the
+# same API with it, so every unsafe request made with the cookie must also carry its CSRF token.
+SESSION_COOKIE = "halaqa_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,13 @@ async def current_principal(
     address: ClientAddress,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None:
+    if credentials is not None:
+        token = credentials.credentials
+    elif SESSION_COOKIE in request.cookies:
+        token = request.cookies[SESSION_COOKIE]
+        await _check_csrf(request, token)
+    else:
         raise NotAuthenticated("send an Authorization: Bearer <token> header")
-    token = credentials.credentials
     kind = token_kind(token)
     digest = token_digest(token, request.app.state.secret)
     now = clock.now()
@@ -107,6 +118,25 @@ async def current_principal(
                 key.last_used_at = now
             return Principal(api_key=key, address=address)
     raise NotAuthenticated("the token is invalid, expired or revoked; sign in again")
+
+
+async def _check_csrf(request: Request, session_token: str) -> None:
+    """A cookie rides along with any request the browser makes, another site's too; the CSRF
+    token, which only Halaqa's own pages know, shows the request came from one of them."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        field = (await request.form()).get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    expected = csrf_token(session_token, request.app.state.secret)
+    if sent is None or not hmac.compare_digest(sent, expected):
+        raise Forbidden(
+            "the form has expired or did not come from this site; reload the page and try again",
+            code="csrf_failed",
+        )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -50,3 +50,10 @@ def token_digest(token: str, server_secret: bytes) -> str:
     """HMAC, not a bare hash: a copy of the database alone cannot confirm a guessed token."""
     key = hashlib.sha256(b"halaqa-token-digest:" + server_secret).digest()
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(session_value: str, server_secret: bytes) -> str:
+    """The token a page's forms and scripts send back: bound to the browser's session cookie (a
+    login token, or a random value before signing in), so it is useless to anyone without it."""
+    key = hashlib.sha256(b"halaqa-csrf:" + server_secret).digest()
+    return hmac.new(key, session_value.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,18 @@
+"""Mounts the pages and their static files on the application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from halaqa.web.routes import account
+from halaqa.web.templating import TEMPLATES_DIR
+
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+ROUTERS = (account.router,)
+
+
+def install_pages(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
