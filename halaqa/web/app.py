@@ -5,11 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from halaqa.web.routes import account
+from halaqa.web.routes import account, admin, classroom, family, learning, session, teaching
 from halaqa.web.templating import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
-ROUTERS = (account.router,)
+# teaching before session: /sessions/new must be matched before /sessions/{session_id}.
+ROUTERS = (
+    account.router,
+    teaching.router,
+    classroom.router,
+    session.router,
+    learning.router,
+    family.router,
+    admin.router,
+)
 
 
 def install_pages(app: FastAPI) -> None:
