@@ -73,3 +73,10 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+class InternalError(AppError):
+    """Only for showing an unexpected failure to a person; the failure itself is logged."""
+
+    status_code = 500
+    code = "internal_error"

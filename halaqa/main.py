@@ -31,7 +31,7 @@ from halaqa.db.engine import create_engine
 from halaqa.db.migrate import current_revision, head_revision
 from halaqa.db.session import Database
 from halaqa.evaluations.endpoints import router as evaluations_router
-from halaqa.exceptions import AppError, NotFound, RateLimited
+from halaqa.exceptions import AppError, InternalError, NotFound, RateLimited
 from halaqa.kit.clock import Clock, SystemClock
 from halaqa.kit.logs import configure_logging
 from halaqa.kit.metrics import CONTENT_TYPE, exposition
@@ -230,8 +230,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(409, "conflict", "this conflicts with a change made at the same time; retry")
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
+        if is_page(request):
+            return error_page(request, InternalError("something went wrong on our side"))
         return _error(500, "internal_error", "something went wrong on our side; it was logged")
 
 

@@ -34,6 +34,7 @@ CODE_MESSAGES = {
     "too_early": N_("Joining opens shortly before the class starts."),
     "ended": N_("This class has ended."),
     "cancelled": N_("This class was cancelled."),
+    "internal_error": N_("Something went wrong on our side. It was logged; please try again."),
 }
 
 

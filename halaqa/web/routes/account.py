@@ -152,7 +152,9 @@ async def save_account(
     data = await read_form(request)
     update, errors = validate(MeUpdate, data, who.gettext)
     if update is None:
-        return render(who, "account.html", 422, form=data, errors=errors, languages=LANGUAGES)
+        return render(
+            who, "account.html", 422, form=data, errors=errors, languages=LANGUAGES, saved=False
+        )
     user = await service.update_me(rt, principal, update)
     form = {"name": user.name, "locale": user.locale, "time_zone": user.time_zone}
     response = render(
