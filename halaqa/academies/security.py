@@ -19,6 +19,7 @@ class TokenKind(StrEnum):
     LOGIN = "hqt"
     API_KEY = "hqk"
     INVITATION = "hqi"
+    CALENDAR = "hqc"
 
 
 def hash_password(password: str) -> str:

@@ -22,6 +22,7 @@ from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.evaluations import SessionReport, SessionReportPassage
 from halaqa.models.jobs import Job
 from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
+from halaqa.models.notifications import CalendarFeed
 from halaqa.models.scheduling import (
     AcademyHoliday,
     ClassSession,
@@ -43,6 +44,7 @@ __all__ = [
     "AuditEntry",
     "AuthToken",
     "Booking",
+    "CalendarFeed",
     "ClassSession",
     "Enrollment",
     "Group",

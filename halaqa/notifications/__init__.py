@@ -1,0 +1,1 @@
+"""Telling people and systems: in-app and email notifications, calendar feeds, outbound webhooks."""
