@@ -37,6 +37,12 @@ class LogFormat(StrEnum):
     JSON = "json"  # one JSON object per line, for log collectors
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HALAQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -100,6 +106,23 @@ class Settings(BaseSettings):
         Path("var/webhook-spool"),
         description="Where webhooks are kept while the database is slow or down; local to each "
         "machine, emptied by its server processes.",
+    )
+
+    smtp_host: str | None = Field(
+        None, description="The mail server notifications are sent through; none: no email."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: SmtpSecurity = Field(
+        SmtpSecurity.STARTTLS,
+        description="starttls (port 587), tls (implicit, port 465) or none (a local relay).",
+    )
+    mail_from: str = Field(
+        "Halaqa <no-reply@localhost>", description="The sender of notification emails."
+    )
+    email_max_attempts: int = Field(
+        6, ge=1, description="Tries before an email is marked failed (and can be re-sent)."
     )
 
     @model_validator(mode="after")

@@ -5,5 +5,14 @@ from halaqa.billing import jobs as billing_jobs
 from halaqa.meetings import jobs as meetings_jobs
 from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
+from halaqa.notifications import causes as notifications_causes
+from halaqa.notifications import jobs as notifications_jobs
 
-__all__ = ["billing_jobs", "meetings_jobs", "meetings_recordings", "meetings_webhooks"]
+__all__ = [
+    "billing_jobs",
+    "meetings_jobs",
+    "meetings_recordings",
+    "meetings_webhooks",
+    "notifications_causes",
+    "notifications_jobs",
+]

@@ -39,7 +39,7 @@ from halaqa.meetings.endpoints import router as meetings_router
 from halaqa.meetings.endpoints import webhooks_router
 from halaqa.meetings.inbox import WebhookInbox
 from halaqa.meetings.webhooks import LiveKitVerifier
-from halaqa.notifications.endpoints import calendars_router, feed_router
+from halaqa.notifications.endpoints import calendars_router, feed_router, notifications_router
 from halaqa.reports.endpoints import router as reports_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         reports_router,
         feed_router,
         calendars_router,
+        notifications_router,
     ):
         app.include_router(router)
     install_pages(app)

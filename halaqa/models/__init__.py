@@ -22,7 +22,7 @@ from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.evaluations import SessionReport, SessionReportPassage
 from halaqa.models.jobs import Job
 from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
-from halaqa.models.notifications import CalendarFeed
+from halaqa.models.notifications import CalendarFeed, Notification, NotificationMute
 from halaqa.models.scheduling import (
     AcademyHoliday,
     ClassSession,
@@ -57,6 +57,8 @@ __all__ = [
     "MeetingEvent",
     "Membership",
     "MembershipRole",
+    "Notification",
+    "NotificationMute",
     "Package",
     "PresenceEvent",
     "Schedule",

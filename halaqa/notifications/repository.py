@@ -1,4 +1,5 @@
-"""Queries of notifications: calendar feeds and the sessions a feed lists."""
+"""Queries of notifications: what people are told and muted, calendar feeds and the sessions
+a feed lists."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.models import (
@@ -16,6 +18,8 @@ from halaqa.models import (
     Group,
     Guardianship,
     Membership,
+    Notification,
+    NotificationMute,
     SessionParticipant,
     SessionReschedule,
     User,
@@ -108,3 +112,165 @@ class CalendarFeedRepository:
             )
             for session, slug, academy_zone, group_zone, count in rows
         ]
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def mutes(self, user_ids: Sequence[int], kind: str) -> set[tuple[int, str]]:
+        """(user, channel) pairs muted for this kind."""
+        rows = await self.session.execute(
+            select(NotificationMute.user_id, NotificationMute.channel).where(
+                NotificationMute.user_id.in_(user_ids), NotificationMute.kind == kind
+            )
+        )
+        return {(user_id, channel) for user_id, channel in rows}
+
+    async def mutes_of(self, user_id: int) -> Sequence[NotificationMute]:
+        found = await self.session.scalars(
+            select(NotificationMute).where(NotificationMute.user_id == user_id)
+        )
+        return found.all()
+
+    async def replace_mutes(
+        self, user_id: int, wanted: set[tuple[str, str]], now: datetime
+    ) -> None:
+        await self.session.execute(
+            delete(NotificationMute).where(NotificationMute.user_id == user_id)
+        )
+        self.session.add_all(
+            NotificationMute(user_id=user_id, kind=kind, channel=channel, created_at=now)
+            for kind, channel in sorted(wanted)
+        )
+        await self.session.flush()
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        found = await self.session.scalars(
+            select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))
+        )
+        return {key for key in found if key is not None}
+
+    async def add(self, notification: Notification) -> bool:
+        """False when a notification with its dedupe key was written meanwhile (a race)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(notification)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def get(self, notification_id: int, *, lock: bool = False) -> Notification | None:
+        query = select(Notification).where(Notification.id == notification_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def of_user(
+        self, user_id: int, *, unread_only: bool, offset: int, limit: int
+    ) -> tuple[Sequence[Notification], int]:
+        where = [Notification.user_id == user_id]
+        if unread_only:
+            where.append(Notification.read_at.is_(None))
+        total = await self.session.scalar(
+            select(func.count()).where(*where).select_from(Notification)
+        )
+        found = await self.session.scalars(
+            select(Notification)
+            .where(*where)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return found.all(), int(total or 0)
+
+    async def unread_count(self, user_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        return int(count or 0)
+
+    async def mark_read(self, user_id: int, ids: Sequence[int] | None, now: datetime) -> int:
+        where = [Notification.user_id == user_id, Notification.read_at.is_(None)]
+        if ids is not None:
+            where.append(Notification.id.in_(ids))
+        result = await self.session.execute(update(Notification).where(*where).values(read_at=now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def recipient(self, notification: Notification) -> User:
+        user = await self.session.get(User, notification.user_id)
+        assert user is not None
+        return user
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A session and who hears about it: its people (with their role and name), the parents of
+    its students, and its academy."""
+
+    session: ClassSession
+    academy: Academy
+    zone: str
+    people: dict[int, tuple[str, str]]  # user id -> (role, name)
+    parents: dict[int, list[int]]  # student id -> their parents' ids
+    reschedules: int
+
+    @property
+    def teacher_and_students(self) -> set[int]:
+        return set(self.people)
+
+    @property
+    def with_parents(self) -> set[int]:
+        return set(self.people) | {p for ps in self.parents.values() for p in ps}
+
+
+async def audience(session: AsyncSession, academy_id: int, session_id: int) -> Audience | None:
+    found = (
+        await session.execute(
+            select(ClassSession, Academy, Group.time_zone)
+            .join(Academy, Academy.id == ClassSession.academy_id)
+            .outerjoin(
+                Group,
+                (Group.academy_id == ClassSession.academy_id) & (Group.id == ClassSession.group_id),
+            )
+            .where(ClassSession.academy_id == academy_id, ClassSession.id == session_id)
+        )
+    ).first()
+    if found is None:
+        return None
+    class_session, academy, group_zone = found
+    people_rows = await session.execute(
+        select(SessionParticipant.user_id, SessionParticipant.role, User.name)
+        .join(User, User.id == SessionParticipant.user_id)
+        .where(
+            SessionParticipant.academy_id == academy_id,
+            SessionParticipant.session_id == session_id,
+        )
+    )
+    people = {user_id: (role, name) for user_id, role, name in people_rows}
+    students = [user_id for user_id, (role, _n) in people.items() if role == "student"]
+    parents: dict[int, list[int]] = {}
+    if students:
+        links = await session.execute(
+            select(Guardianship.student_user_id, Guardianship.parent_user_id).where(
+                Guardianship.academy_id == academy_id,
+                Guardianship.student_user_id.in_(students),
+            )
+        )
+        for student, parent in links:
+            parents.setdefault(student, []).append(parent)
+    zone = class_session.time_zone or group_zone or academy.time_zone
+    moves = await session.scalar(
+        select(func.count())
+        .select_from(SessionReschedule)
+        .where(
+            SessionReschedule.academy_id == academy_id,
+            SessionReschedule.session_id == session_id,
+        )
+    )
+    return Audience(class_session, academy, zone, people, parents, int(moves or 0))

@@ -1,114 +1,146 @@
-"""Calendar feeds: a private, revocable address per user that any calendar application can
-subscribe to, listing the user's classes (and their children's)."""
+"""Notifications: written with their cause (the outbox), shown in the app, emailed by a job.
+
+`notify` is what every cause calls, inside its own transaction: one row per recipient (the bell
+shows it), and an email job unless the recipient muted that kind of email or this server sends
+none. A dedupe key makes a cause looked at twice tell each person once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
-from halaqa.academies.auth import Actor, Principal
-from halaqa.academies.security import TokenKind, new_token, token_digest, token_kind
-from halaqa.academies.service import audit
-from halaqa.exceptions import NotFound
+from halaqa.academies.auth import Principal
+from halaqa.exceptions import Conflict, NotFound
 from halaqa.kit.deps import Runtime
-from halaqa.models import CalendarFeed, User
-from halaqa.notifications.calendar import FeedEntry, build_calendar
-from halaqa.notifications.repository import CalendarFeedRepository, FeedSession
-from halaqa.scheduling.lifecycle import Status
+from halaqa.models import Notification
+from halaqa.models.notifications import Channel, EmailStatus, NotificationKind
+from halaqa.notifications.repository import NotificationRepository
+from halaqa.worker.jobs import enqueue
 
-# A feed shows the recent past too (what was cancelled or moved), and at most this many classes.
-FEED_HISTORY = timedelta(days=60)
-FEED_LIMIT = 2000
-READ_RESOLUTION = timedelta(minutes=5)
+SEND_EMAIL = "notifications.send_email"
 
 
-@dataclass(frozen=True)
-class IssuedFeed:
-    url: str
-    feed: CalendarFeed
-
-
-def feed_url(rt: Runtime, token: str) -> str:
-    return f"{rt.settings.base_url.rstrip('/')}/api/v1/calendars/{token}.ics"
-
-
-async def create_feed(rt: Runtime, principal: Principal) -> IssuedFeed:
-    """A new address; the old one (if any) stops working at once."""
-    assert principal.user is not None
-    feeds = CalendarFeedRepository(rt.session)
+async def notify(
+    rt: Runtime,
+    *,
+    kind: NotificationKind,
+    user_ids: Iterable[int],
+    payload: dict[str, Any],
+    academy_id: int | None,
+    dedupe: str | None = None,
+) -> list[Notification]:
+    recipients = sorted(set(user_ids))
+    if not recipients:
+        return []
+    repository = NotificationRepository(rt.session)
+    keys = {user: f"{dedupe}:{user}" if dedupe else None for user in recipients}
+    told = await repository.existing_keys([k for k in keys.values() if k is not None])
+    muted = await repository.mutes(recipients, kind.value)
     now = rt.clock.now()
-    await feeds.revoke_all(principal.user.id, now)
-    token = new_token(TokenKind.CALENDAR)
-    feed = await feeds.add(
-        CalendarFeed(
-            user_id=principal.user.id, token_digest=token_digest(token, rt.secret), created_at=now
+    written = []
+    for user in recipients:
+        if keys[user] in told:
+            continue
+        if (user, Channel.IN_APP.value) in muted and (user, Channel.EMAIL.value) in muted:
+            continue
+        notification = Notification(
+            academy_id=academy_id,
+            user_id=user,
+            kind=kind.value,
+            payload=payload,
+            dedupe_key=keys[user],
+            created_at=now,
+            # Muted in the app: kept (its email is tracked here) but never counted as unread.
+            read_at=now if (user, Channel.IN_APP.value) in muted else None,
+            email_status=_email_status(rt, (user, Channel.EMAIL.value) in muted).value,
+            email_attempts=0,
         )
-    )
-    await audit(
-        rt,
-        Actor.of(principal),
-        "calendar_feed.create",
-        academy_id=None,
-        entity_type="user",
-        entity_id=principal.user.id,
-    )
-    return IssuedFeed(url=feed_url(rt, token), feed=feed)
+        if not await repository.add(notification):
+            continue
+        if notification.email_status == EmailStatus.PENDING.value:
+            await enqueue(
+                rt, SEND_EMAIL, {"notification_id": notification.id}, academy_id=academy_id
+            )
+        written.append(notification)
+    return written
 
 
-async def active_feed(rt: Runtime, user: User) -> CalendarFeed | None:
-    return await CalendarFeedRepository(rt.session).active_for(user.id)
+def _email_status(rt: Runtime, muted: bool) -> EmailStatus:
+    if muted:
+        return EmailStatus.MUTED
+    if rt.settings.smtp_host is None:
+        return EmailStatus.NOT_CONFIGURED
+    return EmailStatus.PENDING
 
 
-async def revoke_feed(rt: Runtime, principal: Principal) -> None:
+async def my_notifications(
+    rt: Runtime, principal: Principal, *, unread_only: bool, offset: int, limit: int
+) -> tuple[Sequence[Notification], int]:
     assert principal.user is not None
-    revoked = await CalendarFeedRepository(rt.session).revoke_all(principal.user.id, rt.clock.now())
-    if not revoked:
-        raise NotFound("you have no calendar feed", code="no_calendar_feed")
-    await audit(
-        rt,
-        Actor.of(principal),
-        "calendar_feed.revoke",
-        academy_id=None,
-        entity_type="user",
-        entity_id=principal.user.id,
+    return await NotificationRepository(rt.session).of_user(
+        principal.user.id, unread_only=unread_only, offset=offset, limit=limit
     )
 
 
-async def read_feed(rt: Runtime, token: str) -> bytes:
-    """The calendar behind a feed address; an unknown or revoked address is simply not found."""
-    found = None
-    if token_kind(token) is TokenKind.CALENDAR:
-        found = await CalendarFeedRepository(rt.session).by_digest(token_digest(token, rt.secret))
-    if found is None or found[0].revoked_at is not None or not found[1].is_active:
-        raise NotFound("no such calendar; it may have been replaced or revoked")
-    feed, user = found
-    now = rt.clock.now()
-    if feed.last_read_at is None or now - feed.last_read_at > READ_RESOLUTION:
-        feed.last_read_at = now
-    sessions = await CalendarFeedRepository(rt.session).sessions_for(
-        user.id, now - FEED_HISTORY, FEED_LIMIT
-    )
-    host = urlsplit(rt.settings.base_url).hostname or "halaqa"
-    entries = [_entry(rt, found_session, host) for found_session in sessions]
-    return build_calendar(f"Halaqa — {user.name}", entries, now)
+async def unread_count(rt: Runtime, user_id: int) -> int:
+    return await NotificationRepository(rt.session).unread_count(user_id)
 
 
-def _entry(rt: Runtime, found: FeedSession, host: str) -> FeedEntry:
-    session = found.session
-    assert session.starts_at is not None
-    assert session.ends_at is not None
-    cancelled = session.status == Status.CANCELLED.value
-    return FeedEntry(
-        uid=f"session-{session.id}@{host}",
-        title=session.title,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        zone=found.zone,
-        url=f"{rt.settings.base_url.rstrip('/')}/a/{found.academy_slug}/sessions/{session.id}",
-        cancelled=cancelled,
-        # Each move and the cancellation make a new revision of the event.
-        sequence=found.reschedules + (1 if cancelled else 0),
-        updated_at=session.updated_at,
-        description=session.description or "",
+async def mark_read(rt: Runtime, principal: Principal, ids: Sequence[int] | None) -> int:
+    """Marks some (or, with None, all) of one's own notifications read; others' are untouched."""
+    assert principal.user is not None
+    return await NotificationRepository(rt.session).mark_read(
+        principal.user.id, ids, rt.clock.now()
     )
+
+
+async def mutes(rt: Runtime, principal: Principal) -> dict[str, set[str]]:
+    assert principal.user is not None
+    found: dict[str, set[str]] = {}
+    for mute in await NotificationRepository(rt.session).mutes_of(principal.user.id):
+        found.setdefault(mute.kind, set()).add(mute.channel)
+    return found
+
+
+async def set_mutes(
+    rt: Runtime, principal: Principal, wanted: dict[NotificationKind, set[Channel]]
+) -> None:
+    assert principal.user is not None
+    pairs = {
+        (kind.value, channel.value) for kind, channels in wanted.items() for channel in channels
+    }
+    await NotificationRepository(rt.session).replace_mutes(principal.user.id, pairs, rt.clock.now())
+
+
+async def resend(rt: Runtime, principal: Principal, notification_id: int) -> Notification:
+    """Sends a failed email again, when its recipient asks."""
+    notification = await NotificationRepository(rt.session).get(notification_id, lock=True)
+    if notification is None or not _may_resend(principal, notification):
+        raise NotFound("no such notification")
+    if notification.email_status != EmailStatus.FAILED.value:
+        raise Conflict("only a failed email can be sent again", code="not_failed")
+    if rt.settings.smtp_host is None:
+        raise Conflict("this server sends no email (no SMTP host)", code="email_not_configured")
+    notification.email_status = EmailStatus.PENDING.value
+    notification.email_attempts = 0
+    await enqueue(
+        rt, SEND_EMAIL, {"notification_id": notification.id}, academy_id=notification.academy_id
+    )
+    return notification
+
+
+def _may_resend(principal: Principal, notification: Notification) -> bool:
+    return principal.user is not None and principal.user.id == notification.user_id
+
+
+def attempt_failed(
+    notification: Notification, error: str, max_attempts: int, now: datetime
+) -> bool:
+    """Records a failed attempt; True when another is due, False when it is given up."""
+    notification.email_attempts += 1
+    notification.email_error = error[:2000]
+    if notification.email_attempts >= max_attempts:
+        notification.email_status = EmailStatus.FAILED.value
+        return False
+    return True

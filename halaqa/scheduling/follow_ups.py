@@ -4,6 +4,8 @@ and `service.transition` queues those jobs in the same transaction as the change
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from halaqa.kit.deps import Runtime
 from halaqa.models import ClassSession, Job
 from halaqa.scheduling.lifecycle import Status
@@ -33,3 +35,22 @@ async def queue(
         await enqueue(rt, kind, payload, academy_id=session.academy_id)
         for kind in REACTIONS[target]
     ]
+
+
+# The kinds of job queued when a session moves to another time (its status may stay the same).
+MOVE_REACTIONS: list[str] = []
+
+
+def on_move(kind: str) -> None:
+    if kind not in MOVE_REACTIONS:
+        MOVE_REACTIONS.append(kind)
+
+
+async def queue_move(rt: Runtime, session: ClassSession, old_starts_at: datetime | None) -> None:
+    payload = {
+        "academy_id": session.academy_id,
+        "session_id": session.id,
+        "old_starts_at": old_starts_at.isoformat() if old_starts_at else None,
+    }
+    for kind in MOVE_REACTIONS:
+        await enqueue(rt, kind, payload, academy_id=session.academy_id)

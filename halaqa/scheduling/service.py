@@ -559,6 +559,7 @@ async def reschedule_session(
             at=now,
         )
     )
+    moved_from = session.starts_at
     session.starts_at, session.ends_at, session.duration_minutes = starts_at, ends_at, duration
     session.scheduled_by_user_id = ctx.user_id
     refresh_next_step(session, settings)
@@ -573,6 +574,8 @@ async def reschedule_session(
     elif status is Status.READY and now < room_opens:
         # Moved out of its window before anyone came: it waits for its new time again.
         await transition(rt, session, Status.SCHEDULED, by, ctx.actor, reason=data.reason)
+    if moved_from is not None:
+        await follow_ups.queue_move(rt, session, moved_from)
     await audit(
         rt,
         ctx.actor,

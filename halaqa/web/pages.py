@@ -130,10 +130,12 @@ def academy_page(*roles: Role) -> Callable[..., Awaitable[AcademyPage]]:
     (require_roles), so a page can never show more than the API would."""
     member = require_roles(*roles)
 
+    # `member` is local: in the default, not the (string, postponed) annotation, where FastAPI
+    # could not resolve it.
     async def dependency(
         who: CurrentVisitor,
         rt: CurrentRuntime,
-        ctx: Annotated[AcademyContext, Depends(member)],
+        ctx: AcademyContext = Depends(member),
     ) -> AcademyPage:
         if who.user is not None and not (who.user.time_zone or "").strip():
             who.zone = ctx.academy.time_zone

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from halaqa.web.i18n import direction, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+DATE_LENGTHS = ("short", "medium", "long", "full")
 
 
 @cache
@@ -47,9 +48,17 @@ def _local(instant: datetime, zone: str) -> datetime:
 
 
 def when(instant: datetime | None, zone: str, language: str, form: str = "medium") -> str:
+    """A date and time of day in the zone: the date as long as `form` says, the time always to
+    the minute (classes start on the minute; seconds would only be noise)."""
     if instant is None:
         return ""
-    return format_datetime(_local(instant, zone), form, locale=language)
+    local = _local(instant, zone)
+    length = form if form in DATE_LENGTHS else "medium"
+    pattern = str(get_datetime_format(length, locale=language))  # type: ignore[arg-type]
+    return pattern.format(
+        format_time(local, "short", locale=language),
+        format_date(local.date(), length, locale=language),
+    )
 
 
 def day(instant: datetime | None, zone: str, language: str, form: str = "full") -> str:

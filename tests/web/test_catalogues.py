@@ -9,7 +9,9 @@ from babel.messages.extract import extract_from_dir
 
 from halaqa.web.i18n import translations
 
-WEB = Path(__file__).parents[2] / "halaqa" / "web"
+PACKAGE = Path(__file__).parents[2] / "halaqa"
+# The pages, and the notifications (the bell and the emails) that use the same catalogues.
+SOURCES = (PACKAGE / "web", PACKAGE / "notifications")
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -17,14 +19,15 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def _messages() -> set[str]:
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        WEB,
-        METHODS,
-        keywords=KEYWORDS,
-        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
-    ):
-        if isinstance(message, str) and message:
-            found.add(message)
+    for source in SOURCES:
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            source,
+            METHODS,
+            keywords=KEYWORDS,
+            options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        ):
+            if isinstance(message, str) and message:
+                found.add(message)
     return found
 
 

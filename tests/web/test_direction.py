@@ -42,9 +42,7 @@ async def test_the_sign_in_page_follows_the_languages_direction(
         assert centre < 0.4
 
 
-async def test_a_users_language_choice_is_kept_on_their_account(
-    api: Api, pages: Pages
-) -> None:
+async def test_a_users_language_choice_is_kept_on_their_account(api: Api, pages: Pages) -> None:
     admin = await api.academy("noor")  # new users speak Arabic until they choose otherwise
     page = await pages.signed_in(admin)
     await page.goto("/account")

@@ -1,0 +1,96 @@
+"""What people are told about their classes: a job per change of a session (queued with the
+change by scheduling's follow-ups) turns it into notifications for the right people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from halaqa.kit.deps import Runtime
+from halaqa.models.notifications import NotificationKind as Kind
+from halaqa.notifications.repository import Audience, audience
+from halaqa.notifications.service import notify
+from halaqa.scheduling import follow_ups
+from halaqa.scheduling.lifecycle import Status
+from halaqa.worker.jobs import handles
+
+SESSION_CHANGED = "notifications.session_changed"
+SESSION_MOVED = "notifications.session_moved"
+# Where a session's status came from when it is newly on the calendar.
+NEWLY_SCHEDULED = (None, Status.UNSCHEDULED.value)
+
+
+def session_payload(found: Audience, base_url: str) -> dict[str, Any]:
+    session = found.session
+    path = f"/a/{found.academy.slug}/sessions/{session.id}"
+    return {
+        "session_id": session.id,
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat() if session.starts_at else None,
+        "ends_at": session.ends_at.isoformat() if session.ends_at else None,
+        "zone": found.zone,
+        "path": path,
+        "url": f"{base_url.rstrip('/')}{path}",
+        "academy": found.academy.name,
+        # The revision of the class as calendars count it (as the calendar feed does).
+        "sequence": found.reschedules,
+    }
+
+
+@handles(SESSION_CHANGED)
+async def session_changed(rt: Runtime, payload: dict[str, Any]) -> None:
+    found = await audience(rt.session, payload["academy_id"], payload["session_id"])
+    if found is None or found.session.starts_at is None:
+        return
+    session = found.session
+    target, source = payload["to"], payload["from"]
+    base = session_payload(found, rt.settings.base_url)
+    # Whoever made the change knows of it already.
+    actor = session.updated_by_user_id
+    if target == Status.SCHEDULED.value and source in NEWLY_SCHEDULED:
+        if session.schedule_id is not None:
+            return  # a recurring schedule's classes: told once, about the schedule
+        kind, people, key = Kind.SESSION_SCHEDULED, found.with_parents, "scheduled"
+    elif target == Status.CANCELLED.value:
+        base |= {"cancelled": True, "reason": session.cancellation_reason or ""}
+        base["sequence"] = found.reschedules + 1
+        kind, people = Kind.SESSION_CANCELLED, found.with_parents
+        key = f"cancelled:{session.cancelled_at.isoformat() if session.cancelled_at else ''}"
+    elif target == Status.READY.value:
+        kind, people = Kind.ROOM_OPEN, found.teacher_and_students
+        key = f"open:{base['starts_at']}"
+        actor = None
+    else:
+        return
+    await notify(
+        rt,
+        kind=kind,
+        user_ids=people - {actor} if actor else people,
+        payload=base,
+        academy_id=session.academy_id,
+        dedupe=f"session:{session.id}:{key}",
+    )
+
+
+@handles(SESSION_MOVED)
+async def session_moved(rt: Runtime, payload: dict[str, Any]) -> None:
+    found = await audience(rt.session, payload["academy_id"], payload["session_id"])
+    if found is None or found.session.starts_at is None:
+        return
+    session = found.session
+    base = session_payload(found, rt.settings.base_url) | {
+        "old_starts_at": payload["old_starts_at"]
+    }
+    actor = session.scheduled_by_user_id
+    people = found.with_parents
+    await notify(
+        rt,
+        kind=Kind.SESSION_RESCHEDULED,
+        user_ids=people - {actor} if actor else people,
+        payload=base,
+        academy_id=session.academy_id,
+        dedupe=f"session:{session.id}:moved:{payload['old_starts_at']}:{base['starts_at']}",
+    )
+
+
+follow_ups.on_status(SESSION_CHANGED, Status.SCHEDULED, Status.CANCELLED, Status.READY)
+follow_ups.on_move(SESSION_MOVED)
