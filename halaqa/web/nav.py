@@ -26,6 +26,7 @@ TEACHER = (
     NavItem(N_("Today"), "/teach"),
     NavItem(N_("Schedule a session"), "/sessions/new"),
     NavItem(N_("Make-ups owed"), "/makeups"),
+    NavItem(N_("Absence requests"), "/absence-requests"),
 )
 STUDENT = (
     NavItem(N_("My classes"), "/learn"),
@@ -33,7 +34,10 @@ STUDENT = (
     NavItem(N_("My package"), "/learn/balance"),
     NavItem(N_("Absence requests"), "/absence-requests"),
 )
-PARENT = (NavItem(N_("My children"), "/family"),)
+PARENT = (
+    NavItem(N_("My children"), "/family"),
+    NavItem(N_("Absence requests"), "/absence-requests"),
+)
 STAFF_ITEMS = (
     NavItem(N_("Overview"), "/admin"),
     NavItem(N_("People"), "/admin/people"),
