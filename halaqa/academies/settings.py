@@ -11,6 +11,7 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 Hours = Annotated[int, Field(ge=0, le=24 * 30)]
 Weekday = Annotated[int, Field(ge=0, le=6)]
 Sessions = Annotated[int, Field(ge=0, le=1000)]
+ReminderMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
 CodePrefix = Annotated[str, Field(pattern=r"^[A-Z]{1,6}$", description="1–6 capital letters")]
 
 
@@ -91,6 +92,17 @@ class AcademySettings(BaseModel):
         description="Scheduling a lesson the student's cycle has no session left for: "
         "warn, or refuse.",
     )
+    # Notifications.
+    reminder_minutes: tuple[ReminderMinutes, ...] = Field(
+        (24 * 60, 15),
+        max_length=4,
+        description="Reminders go to teacher and students this many minutes before a class.",
+    )
+    consecutive_absence_alert: Annotated[int, Field(ge=0, le=100)] = Field(
+        3,
+        description="Parents and supervisors are told when a student misses this many classes "
+        "in a row (0: never).",
+    )
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Self:
@@ -104,6 +116,8 @@ class AcademySettings(BaseModel):
             raise ValueError("teachers cannot join before the room opens (meeting_prepare_minutes)")
         if len(set(self.blocked_weekdays)) != len(self.blocked_weekdays):
             raise ValueError("blocked_weekdays lists a weekday twice")
+        if len(set(self.reminder_minutes)) != len(self.reminder_minutes):
+            raise ValueError("reminder_minutes lists a time twice")
         if len(self.blocked_weekdays) == 7:
             raise ValueError("blocked_weekdays cannot block every day of the week")
         if self.auto_complete_buffer_minutes > self.overtime_cap_minutes:

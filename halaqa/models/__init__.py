@@ -20,7 +20,7 @@ from halaqa.models.billing import (
 from halaqa.models.bookings import Booking, TeacherAvailability
 from halaqa.models.catalog import Enrollment, Group
 from halaqa.models.evaluations import SessionReport, SessionReportPassage
-from halaqa.models.jobs import Job
+from halaqa.models.jobs import Job, WorkerMark
 from halaqa.models.meetings import MeetingConfig, MeetingEvent, SessionRecording, SessionRoom
 from halaqa.models.notifications import CalendarFeed, Notification, NotificationMute
 from halaqa.models.scheduling import (
@@ -75,4 +75,5 @@ __all__ = [
     "SubscriptionPause",
     "TeacherAvailability",
     "User",
+    "WorkerMark",
 ]

@@ -64,3 +64,14 @@ class Job(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class WorkerMark(Base):
+    """How far a periodic step has looked (e.g. reminders: up to which instant), so each tick
+    looks only at what came due since the last; moved forward with a conditional UPDATE, so of
+    several workers only one takes each stretch."""
+
+    __tablename__ = "worker_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column()

@@ -88,6 +88,8 @@ class ClassSession(Timestamped, Base):
             postgresql_where=_LIVE_MAKEUP,
         ),
         Index("ix_class_sessions_academy_starts", "academy_id", "starts_at"),
+        # Reminders: every academy's classes starting within a stretch of time.
+        Index("ix_class_sessions_starts", "starts_at"),
         # The worker's due-scan: sessions whose next automatic step has come.
         Index("ix_class_sessions_next_step_at", "next_step_at"),
         Index("ix_class_sessions_teacher_starts", "teacher_user_id", "starts_at"),

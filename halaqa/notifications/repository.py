@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -274,3 +275,24 @@ async def audience(session: AsyncSession, academy_id: int, session_id: int) -> A
         )
     )
     return Audience(class_session, academy, zone, people, parents, int(moves or 0))
+
+
+async def starting_between(
+    session: AsyncSession, after: datetime, until: datetime, statuses: Sequence[str]
+) -> Sequence[tuple[int, int, datetime]]:
+    """(academy, session, start) of every academy's classes starting in (after, until]."""
+    rows = await session.execute(
+        select(ClassSession.academy_id, ClassSession.id, ClassSession.starts_at)
+        .where(
+            ClassSession.starts_at > after,
+            ClassSession.starts_at <= until,
+            ClassSession.status.in_(statuses),
+        )
+        .order_by(ClassSession.starts_at, ClassSession.id)
+    )
+    return [(academy, found, starts) for academy, found, starts in rows if starts is not None]
+
+
+async def academy_settings(session: AsyncSession) -> dict[int, dict[str, Any]]:
+    rows = await session.execute(select(Academy.id, Academy.settings))
+    return {academy_id: dict(settings) for academy_id, settings in rows}

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.kit.metrics import UNFINISHED_JOB_STATUSES
-from halaqa.models import ClassSession, Job, MeetingEvent
+from halaqa.models import ClassSession, Job, MeetingEvent, WorkerMark
 
 
 class JobRepository:
@@ -124,3 +125,31 @@ async def webhook_events_received(session: AsyncSession) -> int:
         select(func.count()).select_from(MeetingEvent).where(MeetingEvent.status == "received")
     )
     return int(count or 0)
+
+
+class MarkRepository:
+    """Worker marks: how far a periodic step has looked."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def take(self, name: str, now: datetime) -> datetime | None:
+        """Moves the mark to `now` and returns where it was; None when another worker moved it
+        meanwhile (that worker takes this stretch) or when there was no mark yet (there is one
+        from now on: nothing before it is looked at)."""
+        previous = await self.session.scalar(select(WorkerMark.at).where(WorkerMark.name == name))
+        if previous is None:
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(WorkerMark(name=name, at=now))
+            except IntegrityError:
+                pass
+            return None
+        if previous >= now:
+            return None
+        moved = await self.session.execute(
+            update(WorkerMark)
+            .where(WorkerMark.name == name, WorkerMark.at == previous)
+            .values(at=now)
+        )
+        return previous if moved.rowcount == 1 else None  # type: ignore[attr-defined]

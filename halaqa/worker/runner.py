@@ -20,6 +20,7 @@ from halaqa.kit.deps import Runtime
 from halaqa.kit.logs import log_context
 from halaqa.kit.metrics import WORKER_STEP_SECONDS
 from halaqa.meetings.cleanup import close_forgotten_rooms
+from halaqa.notifications.reminders import send_reminders
 from halaqa.schedules.materialise import materialise_schedules
 from halaqa.scheduling.due import run_due_steps
 from halaqa.worker.jobs import purge_finished_jobs, run_jobs, worker_name
@@ -34,6 +35,7 @@ STEPS: dict[str, Step] = {
     # Before the session steps: a completion that is due sees who is in the room now.
     "poll_presence": poll_presence,
     "session_steps": run_due_steps,
+    "send_reminders": send_reminders,
     "expire_bookings": expire_bookings,
     "end_subscription_pauses": end_run_out_pauses,
     "expire_subscriptions": expire_subscriptions,

@@ -45,6 +45,8 @@ DESIGN_DEFAULTS = {
     "subscription_grace_days": 3,
     "low_balance_sessions": 1,
     "over_balance_scheduling": "warn",
+    "reminder_minutes": (24 * 60, 15),
+    "consecutive_absence_alert": 3,
 }
 PREFIX_FIELDS = [
     "code_prefix_individual",
@@ -108,6 +110,8 @@ def test_every_setting_is_covered_by_the_tables() -> None:
         *SESSION_COUNT_FIELDS,
         "subscription_grace_days",
         "over_balance_scheduling",
+        "reminder_minutes",
+        "consecutive_absence_alert",
     }
 
 
@@ -197,6 +201,11 @@ REFUSED: list[tuple[str, object, str]] = [
     ("subscription_grace_days", -1, "greater than or equal to 0"),
     ("subscription_grace_days", 367, "less than or equal to 366"),
     ("over_balance_scheduling", "ignore", "'warn' or 'refuse'"),
+    ("reminder_minutes", [0], "greater than or equal to 1"),
+    ("reminder_minutes", [7 * 24 * 60 + 1], f"less than or equal to {7 * 24 * 60}"),
+    ("reminder_minutes", [1, 2, 3, 4, 5], "at most 4 items"),
+    ("consecutive_absence_alert", -1, "greater than or equal to 0"),
+    ("consecutive_absence_alert", 101, "less than or equal to 100"),
     ("partial_percent", 12.5, "fractional part"),
     ("overtime_cap_minutes", "an hour", "valid integer"),
     ("present_percent", None, "valid integer"),
@@ -210,7 +219,7 @@ def test_value_out_of_bounds_is_refused(name: str, value: object, message: str) 
         effective_settings({name: value})
     problems = _problems(error)
     assert len(problems) == 1
-    assert problems[0][0] == name
+    assert problems[0][0].split(".")[0] == name  # an item of a list names its index too
     assert message in problems[0][1]
 
 

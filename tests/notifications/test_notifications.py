@@ -315,3 +315,75 @@ async def test_without_a_mail_server_the_bell_still_rings(
     (item,) = (await bell(api, s.students[0]))["items"]
     assert item["email_status"] == "not_configured"
     assert mailbox.received == []
+
+
+async def test_reminders_come_a_day_and_a_quarter_hour_before_once_each(
+    api: Api, app: FastAPI, clock: FrozenClock, mailbox: Mailbox
+) -> None:
+    s = await school(api, students=2)
+    await speaks(api, s.students[0], "en", "UTC")
+    start = clock.now() + timedelta(days=2)
+    await new_session(api, s, starts_at=start.isoformat())
+    cancelled = await new_session(
+        api, s, student_user_id=s.students[1].id, starts_at=(start + timedelta(hours=2)).isoformat()
+    )
+    ok(
+        await api.client.post(
+            f"{SESSIONS}/{cancelled['id']}/cancel", json={"reason": "ill"}, headers=s.admin.headers
+        )
+    )
+    await tick(app)
+
+    def reminders(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [n for n in items if n["kind"] == "reminder"]
+
+    clock.set(start - timedelta(hours=24, minutes=1))
+    await tick(app)
+    assert reminders((await bell(api, s.students[0]))["items"]) == []
+    clock.set(start - timedelta(hours=23, minutes=59))
+    await tick(app)
+    await tick(app)
+    (day_before,) = reminders((await bell(api, s.students[0]))["items"])
+    assert day_before["subject"] == "Reminder: Tajweed at Tuesday, March 3, 2026, 9:00\u202fAM"
+    assert len(reminders((await bell(api, s.teacher))["items"])) == 1
+    assert reminders((await bell(api, s.parent))["items"]) == []  # parents are told of changes
+    assert reminders((await bell(api, s.students[1]))["items"]) == []  # cancelled: no reminder
+
+    clock.set(start - timedelta(minutes=14))
+    await tick(app)
+    assert len(reminders((await bell(api, s.students[0]))["items"])) == 2
+    clock.set(start + timedelta(minutes=5))
+    await tick(app)
+    assert len(reminders((await bell(api, s.students[0]))["items"])) == 2
+    subjects = [m["Subject"] for m in mailbox.to(s.students[0].email)]
+    assert subjects.count("Reminder: Tajweed at Tuesday, March 3, 2026, 9:00\u202fAM") == 2
+
+
+async def test_an_academy_chooses_its_reminder_times(
+    api: Api, app: FastAPI, clock: FrozenClock
+) -> None:
+    s = await school(api, students=1)
+    ok(
+        await api.client.patch(
+            f"/api/v1/academies/{SLUG}/settings",
+            json={"reminder_minutes": [60]},
+            headers=s.admin.headers,
+        )
+    )
+    start = clock.now() + timedelta(days=2)
+    await new_session(api, s, starts_at=start.isoformat())
+    await tick(app)
+    for moment in (timedelta(hours=23), timedelta(minutes=59), timedelta(minutes=10)):
+        clock.set(start - moment)
+        await tick(app)
+    items = (await bell(api, s.students[0]))["items"]
+    assert [n["payload"]["minutes"] for n in items if n["kind"] == "reminder"] == [60]
+    assert_error(
+        await api.client.patch(
+            f"/api/v1/academies/{SLUG}/settings",
+            json={"reminder_minutes": [60, 60]},
+            headers=s.admin.headers,
+        ),
+        422,
+        "validation_error",
+    )
