@@ -5,6 +5,7 @@ from halaqa.billing import jobs as billing_jobs
 from halaqa.meetings import jobs as meetings_jobs
 from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
+from halaqa.notifications import absences as notifications_absences
 from halaqa.notifications import causes as notifications_causes
 from halaqa.notifications import jobs as notifications_jobs
 
@@ -13,6 +14,7 @@ __all__ = [
     "meetings_jobs",
     "meetings_recordings",
     "meetings_webhooks",
+    "notifications_absences",
     "notifications_causes",
     "notifications_jobs",
 ]

@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.models import (
     Academy,
+    AttendanceRecord,
     CalendarFeed,
     ClassSession,
     Group,
     Guardianship,
     Membership,
+    MembershipRole,
     Notification,
     NotificationMute,
     SessionParticipant,
@@ -296,3 +298,50 @@ async def starting_between(
 async def academy_settings(session: AsyncSession) -> dict[int, dict[str, Any]]:
     rows = await session.execute(select(Academy.id, Academy.settings))
     return {academy_id: dict(settings) for academy_id, settings in rows}
+
+
+async def absent_students(session: AsyncSession, academy_id: int, session_id: int) -> list[int]:
+    found = await session.scalars(
+        select(AttendanceRecord.user_id).where(
+            AttendanceRecord.academy_id == academy_id,
+            AttendanceRecord.session_id == session_id,
+            AttendanceRecord.role == "student",
+            AttendanceRecord.status == "absent",
+        )
+    )
+    return list(found)
+
+
+async def recent_outcomes(
+    session: AsyncSession, academy_id: int, student_id: int, limit: int
+) -> list[tuple[int, datetime, str]]:
+    """(session, start, status) of the student's latest classes that took place, newest first."""
+    rows = await session.execute(
+        select(ClassSession.id, ClassSession.starts_at, AttendanceRecord.status)
+        .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+        .where(
+            AttendanceRecord.academy_id == academy_id,
+            AttendanceRecord.user_id == student_id,
+            AttendanceRecord.role == "student",
+            ClassSession.status.in_(("completed", "absent")),
+        )
+        .order_by(ClassSession.starts_at.desc(), ClassSession.id.desc())
+        .limit(limit)
+    )
+    return [(found, starts, status) for found, starts, status in rows if starts is not None]
+
+
+async def members_with_roles(
+    session: AsyncSession, academy_id: int, roles: Sequence[str]
+) -> list[int]:
+    found = await session.scalars(
+        select(Membership.user_id)
+        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .where(
+            Membership.academy_id == academy_id,
+            Membership.is_active.is_(True),
+            MembershipRole.role.in_(roles),
+        )
+        .distinct()
+    )
+    return list(found)
