@@ -22,8 +22,11 @@ from halaqa.meetings.schemas import (
     JoinOut,
     MeetingConfigIn,
     MeetingConfigOut,
+    MuteIn,
+    MuteOut,
     RecordingOut,
     RecordingStorageOut,
+    RemovedOut,
     ScreenShareIn,
     ScreenShareOut,
 )
@@ -40,6 +43,7 @@ AnyMember = Annotated[AcademyContext, Depends(require_roles())]
 Admin = Annotated[AcademyContext, Depends(require_roles(Role.ADMIN))]
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
 RecordingId = Annotated[int, Path(ge=1, le=2**62)]
+UserId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def config_out(config: MeetingConfig | None) -> MeetingConfigOut:
@@ -104,6 +108,9 @@ async def join_session(session_id: SessionId, ctx: AnyMember, rt: CurrentRuntime
         server_url=credentials.server_url,
         token=credentials.token,
         join_url=credentials.join_url,
+        identity=credentials.identity,
+        may_publish=list(credentials.may_publish),
+        may_send_data=credentials.may_send_data,
     )
 
 
@@ -186,6 +193,30 @@ async def set_screen_share(
 ) -> ScreenShareOut:
     changed = await controls.set_screen_share(rt, ctx, session_id, body.students_may_share)
     return ScreenShareOut(students_may_share=body.students_may_share, updated_participants=changed)
+
+
+@router.post(
+    "/sessions/{session_id}/participants/{user_id}/mute",
+    response_model=MuteOut,
+    summary="Mute someone's microphone, camera or screen in the room (the teacher or staff)",
+)
+async def mute_participant(
+    session_id: SessionId, user_id: UserId, body: MuteIn, ctx: AnyMember, rt: CurrentRuntime
+) -> MuteOut:
+    muted = await controls.mute(rt, ctx, session_id, user_id, body.track)
+    return MuteOut(user_id=user_id, track=body.track, muted_tracks=muted)
+
+
+@router.post(
+    "/sessions/{session_id}/participants/{user_id}/remove",
+    response_model=RemovedOut,
+    summary="Take someone out of the room now (the teacher or staff); they may join again",
+)
+async def remove_participant(
+    session_id: SessionId, user_id: UserId, ctx: AnyMember, rt: CurrentRuntime
+) -> RemovedOut:
+    await controls.remove(rt, ctx, session_id, user_id)
+    return RemovedOut(user_id=user_id)
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr
 
 from halaqa.kit.validation import Input, ServerUrl, WebUrl
+from halaqa.meetings.providers.base import TrackKind
 
 PathPrefix = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-/]+$")]
 
@@ -86,3 +87,25 @@ class JoinOut(BaseModel):
     server_url: str | None = Field(description="LiveKit: where to connect")
     token: str | None = Field(description="LiveKit: the access token")
     join_url: str | None = Field(description="Meeting links: where the class meets")
+    identity: str | None = Field(None, description="LiveKit: who the viewer is in the room")
+    may_publish: list[str] = Field(
+        default_factory=list,
+        description="LiveKit: what the viewer may publish (camera, microphone, screen_share, …)",
+    )
+    may_send_data: bool = Field(
+        False, description="LiveKit: whether the viewer may send chat and a raised hand"
+    )
+
+
+class MuteIn(Input):
+    track: TrackKind = Field(description="What to mute: screen_share includes its sound")
+
+
+class MuteOut(BaseModel):
+    user_id: int
+    track: TrackKind
+    muted_tracks: int = Field(description="Tracks muted now; 0 when nothing of it was on")
+
+
+class RemovedOut(BaseModel):
+    user_id: int = Field(description="Taken out of the room now; they may join again")

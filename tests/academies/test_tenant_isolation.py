@@ -30,7 +30,7 @@ from starlette.routing import Mount
 from halaqa.config import Settings, WorkerMode
 from halaqa.kit.clock import FrozenClock
 from halaqa.main import create_app
-from halaqa.models import ClassSession, LedgerFlag, SessionRecording
+from halaqa.models import ClassSession, LedgerFlag, SessionRecording, SessionRoom
 from tests.api import Api, Person
 from tests.conftest import SECRET
 from tests.livekit import FakeLiveKit
@@ -678,8 +678,9 @@ async def the_sides_student(api: Api, side: Side) -> Values:
     return {"student_user_id": side.people["student"].id}
 
 
-# The LiveKit stand-in the sessions of the recording, screen-share and end-now rows meet on: one
-# for the whole module (its rooms have unguessable names, so the tests never meet each other).
+# The LiveKit stand-in the sessions of the recording, screen-share, mute, remove and end-now rows
+# meet on: one for the whole module (its rooms have unguessable names, so the tests never meet
+# each other).
 _LIVEKIT: list[FakeLiveKit] = []
 
 
@@ -758,6 +759,21 @@ async def session_to_end(api: Api, side: Side) -> Values:
     if not side.ending_session_id:
         side.ending_session_id = (await fresh_live_session(api, side))["session_id"]
     return {"session_id": side.ending_session_id}
+
+
+async def student_in_room(api: Api, side: Side) -> Values:
+    """The side's student in the room of its live session, their microphone on, so muting or
+    removing them succeeds."""
+    values = await shared_live_session(api, side)
+    async with api.database.transaction() as db:
+        room = await db.get(SessionRoom, values["session_id"])
+        assert room is not None
+        room_name = room.room_name
+    [livekit] = _LIVEKIT
+    student = side.people["student"].id
+    sid = livekit.join(room_name, f"user-{student}")
+    livekit.publish_track(room_name, sid, source="MICROPHONE")
+    return {**values, "user_id": student}
 
 
 async def fresh_recording(api: Api, side: Side) -> Values:
@@ -1291,7 +1307,8 @@ ROUTES: list[Route] = [
         refusals={("teacher", False): NOT_ALLOWED},
     ),
     # A session's people see its recordings (its student and parent too, by default); only its
-    # teacher and the staff record it, let its students share screens, or end it now.
+    # teacher and the staff record it, let its students share screens, mute or remove its people
+    # in the room, or end it now.
     Route("GET", f"{SESSION}/recordings", ALL, 200, MISSING, people_only=NOT_STAFF),
     Route(
         "POST",
@@ -1321,6 +1338,27 @@ ROUTES: list[Route] = [
         MISSING,
         body=lambda _: {"students_may_share": True},
         fresh=shared_live_session,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{SESSION}/participants/{{user_id}}/mute",
+        ALL,
+        200,
+        MISSING,
+        body=lambda _: {"track": "microphone"},
+        fresh=student_in_room,
+        people_only=NOT_STAFF,
+        refusals=WATCHERS_REFUSED,
+    ),
+    Route(
+        "POST",
+        f"{SESSION}/participants/{{user_id}}/remove",
+        ALL,
+        200,
+        MISSING,
+        fresh=student_in_room,
         people_only=NOT_STAFF,
         refusals=WATCHERS_REFUSED,
     ),
@@ -1799,6 +1837,8 @@ async def test_alpha_cannot_name_bravos_ids_under_its_own_slug(api: Api) -> None
         f"POST {SESSION}/recordings",
         f"POST {SESSION}/recordings/{{recording_id}}/stop",
         f"PUT {SESSION}/screen-share",
+        f"POST {SESSION}/participants/{{user_id}}/mute",
+        f"POST {SESSION}/participants/{{user_id}}/remove",
         f"POST {SESSION}/end",
     }
     for route in refused:

@@ -426,6 +426,18 @@ GRANT_CASES: list[tuple[str, api.VideoGrants, ApiCall]] = [
         lambda c: c.room.remove_participant(api.RoomParticipantIdentity(room="r", identity="a")),
     ),
     (
+        "muting-needs-roomAdmin-for-that-room",
+        api.VideoGrants(room_admin=True, room="other"),
+        lambda c: c.room.mute_published_track(
+            api.MuteRoomTrackRequest(room="r", identity="a", track_sid="TR_x", muted=True)
+        ),
+    ),
+    (
+        "removing-needs-roomAdmin-for-that-room",
+        api.VideoGrants(room_admin=True, room="other"),
+        lambda c: c.room.remove_participant(api.RoomParticipantIdentity(room="r", identity="a")),
+    ),
+    (
         "room-metadata-needs-roomAdmin",
         api.VideoGrants(room_create=True, room_list=True, room="r"),
         lambda c: c.room.update_room_metadata(api.UpdateRoomMetadataRequest(room="r")),

@@ -12,8 +12,21 @@ class ProviderError(Exception):
     """The provider could not do it (unreachable, refused); the message says why, for people."""
 
 
+class NotInRoom(ProviderError):
+    """The person is not in the room now (never came, or left)."""
+
+
 class InvalidWebhook(Exception):
     """A webhook that does not verify: wrong signature, key, hash, expired or malformed."""
+
+
+class TrackKind(StrEnum):
+    """What the people running a class may mute of someone's: screen sharing includes its
+    sound."""
+
+    MICROPHONE = "microphone"
+    CAMERA = "camera"
+    SCREEN_SHARE = "screen_share"
 
 
 class Access(StrEnum):
@@ -60,6 +73,11 @@ class JoinCredentials:
     server_url: str | None = None
     token: str | None = None
     join_url: str | None = None
+    identity: str | None = None  # who they are in the room, where the provider names people
+    # What the room lets them publish ("camera", "microphone", "screen_share", ...), and whether
+    # they may send data messages (chat, a raised hand); a linked meeting decides that itself.
+    may_publish: tuple[str, ...] = ()
+    may_send_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,3 +125,11 @@ class MeetingProvider(Protocol):
 
     async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
         """Gives (or takes) screen sharing to those of them in the room now; how many."""
+
+    async def mute_participant(self, room_name: str, identity: str, kind: TrackKind) -> int:
+        """Mutes what the person publishes of that kind; how many tracks it muted (none when
+        nothing of it is on). NotInRoom if they are not in the room."""
+
+    async def remove_participant(self, room_name: str, identity: str) -> None:
+        """Takes the person out of the room now (they may join again). NotInRoom if they are not
+        in it."""

@@ -12,6 +12,7 @@ from halaqa.meetings.providers.base import (
     RecordingTarget,
     RoomParticipant,
     RoomSpec,
+    TrackKind,
 )
 
 
@@ -59,3 +60,9 @@ class LinkProvider:
 
     async def allow_screen_share(self, room_name: str, identities: list[str], allowed: bool) -> int:
         raise ProviderError("in a linked meeting, its host allows screen sharing there")
+
+    async def mute_participant(self, room_name: str, identity: str, kind: TrackKind) -> int:
+        raise ProviderError("in a linked meeting, its host mutes people there")
+
+    async def remove_participant(self, room_name: str, identity: str) -> None:
+        raise ProviderError("in a linked meeting, its host removes people there")

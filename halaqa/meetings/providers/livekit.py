@@ -13,11 +13,13 @@ from halaqa.meetings.providers.base import (
     InvalidWebhook,
     JoinCredentials,
     JoinGrant,
+    NotInRoom,
     OpenedRoom,
     ProviderError,
     RecordingTarget,
     RoomParticipant,
     RoomSpec,
+    TrackKind,
 )
 
 # Stopping an egress that has ended already answers one of these.
@@ -66,17 +68,24 @@ class LiveKitProvider:
             raise
 
     def join_credentials(self, grant: JoinGrant) -> JoinCredentials:
+        grants = _grants(grant)
         token = (
             api.AccessToken(self.api_key, self._secret)
             .with_identity(grant.identity)
             .with_name(grant.display_name)
             .with_metadata(grant.metadata)
-            .with_grants(_grants(grant))
+            .with_grants(grants)
             .with_ttl(grant.expires_at - grant.now)
             .to_jwt()
         )
         return JoinCredentials(
-            provider=self.name, expires_at=grant.expires_at, server_url=self.url, token=token
+            provider=self.name,
+            expires_at=grant.expires_at,
+            server_url=self.url,
+            token=token,
+            identity=grant.identity,
+            may_publish=_publishable(grants),
+            may_send_data=bool(grants.can_publish_data),
         )
 
     async def list_participants(self, room_name: str) -> list[RoomParticipant]:
@@ -157,6 +166,59 @@ class LiveKitProvider:
                 changed += 1
         return changed
 
+    async def mute_participant(self, room_name: str, identity: str, kind: TrackKind) -> int:
+        sources = _MUTED_SOURCES[kind]
+        try:
+            async with self._api() as client:
+                person = await client.room.get_participant(
+                    api.RoomParticipantIdentity(room=room_name, identity=identity)
+                )
+                muted = 0
+                for track in person.tracks:
+                    if track.source not in sources or track.muted:
+                        continue
+                    try:
+                        await client.room.mute_published_track(
+                            api.MuteRoomTrackRequest(
+                                room=room_name, identity=identity, track_sid=track.sid, muted=True
+                            )
+                        )
+                    except api.TwirpError as error:
+                        if error.code == "not_found":
+                            continue  # unpublished (or gone) since it was listed: nothing to mute
+                        raise
+                    muted += 1
+        except ProviderError as error:
+            _raise_if_not_in_room(error, identity)
+            raise
+        return muted
+
+    async def remove_participant(self, room_name: str, identity: str) -> None:
+        try:
+            async with self._api() as client:
+                await client.room.remove_participant(
+                    api.RoomParticipantIdentity(room=room_name, identity=identity)
+                )
+        except ProviderError as error:
+            _raise_if_not_in_room(error, identity)
+            raise
+
+
+def _raise_if_not_in_room(error: ProviderError, identity: str) -> None:
+    """LiveKit's not_found for a person (or their room, closed when it emptied): not there."""
+    cause = error.__cause__
+    if isinstance(cause, api.TwirpError) and cause.code == "not_found":
+        raise NotInRoom(f"{identity} is not in the room") from None
+
+
+_MUTED_SOURCES = {
+    TrackKind.MICROPHONE: frozenset({api.TrackSource.MICROPHONE}),
+    TrackKind.CAMERA: frozenset({api.TrackSource.CAMERA}),
+    TrackKind.SCREEN_SHARE: frozenset(
+        {api.TrackSource.SCREEN_SHARE, api.TrackSource.SCREEN_SHARE_AUDIO}
+    ),
+}
+
 
 def _grants(grant: JoinGrant) -> api.VideoGrants:
     if grant.access is Access.TEACHER:
@@ -193,6 +255,14 @@ _TRACK_SOURCES = {
 def _student_sources(may_share_screen: bool) -> list[str]:
     screen = ["screen_share", "screen_share_audio"] if may_share_screen else []
     return ["camera", "microphone", *screen]
+
+
+def _publishable(grants: api.VideoGrants) -> tuple[str, ...]:
+    """What a token lets its holder publish: its listed sources, or every one when it lists
+    none (LiveKit's rule for an empty can_publish_sources)."""
+    if not grants.can_publish:
+        return ()
+    return tuple(grants.can_publish_sources or _TRACK_SOURCES)
 
 
 def _student_permission(may_share_screen: bool) -> api.ParticipantPermission:
