@@ -6,6 +6,7 @@ from halaqa.meetings import jobs as meetings_jobs
 from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
 from halaqa.notifications import absences as notifications_absences
+from halaqa.notifications import balance as notifications_balance
 from halaqa.notifications import causes as notifications_causes
 from halaqa.notifications import jobs as notifications_jobs
 
@@ -15,6 +16,7 @@ __all__ = [
     "meetings_recordings",
     "meetings_webhooks",
     "notifications_absences",
+    "notifications_balance",
     "notifications_causes",
     "notifications_jobs",
 ]

@@ -37,6 +37,7 @@ from halaqa.models import AttendanceRecord, ClassSession, LedgerEntry, LedgerFla
 from halaqa.scheduling.lifecycle import Status
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import get_session, viewer_of
+from halaqa.worker.jobs import enqueue
 
 log = logging.getLogger("halaqa.billing")
 
@@ -52,6 +53,15 @@ _STUDENT_DRIVEN = frozenset(
 
 class LedgerRace(RuntimeError):
     """Another writer kept winning: the job fails and is retried later."""
+
+
+# Kinds of job queued after each charge (a balance running low is told to the family).
+ON_CHARGED: list[str] = []
+
+
+def on_charged(kind: str) -> None:
+    if kind not in ON_CHARGED:
+        ON_CHARGED.append(kind)
 
 
 async def apply_session(rt: Runtime, academy_id: int, session_id: int) -> None:
@@ -160,6 +170,16 @@ async def _move(
         )
     )
     await _close_flag(rt, session, student_id, "charged" if kind == "consumed" else "refunded")
+    if kind == "consumed":
+        charged_to = {
+            "academy_id": session.academy_id,
+            "session_id": session.id,
+            "student_id": student_id,
+            "subscription_id": subscription_id,
+            "cycle_id": cycle_id,
+        }
+        for follow_up in ON_CHARGED:
+            await enqueue(rt, follow_up, charged_to, academy_id=session.academy_id)
     log.info("session %s, student %s: %s (%s)", session.id, student_id, kind, wanted.why)
 
 

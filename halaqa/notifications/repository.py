@@ -23,8 +23,11 @@ from halaqa.models import (
     MembershipRole,
     Notification,
     NotificationMute,
+    Package,
     SessionParticipant,
     SessionReschedule,
+    Subscription,
+    SubscriptionCycle,
     User,
 )
 
@@ -343,5 +346,38 @@ async def members_with_roles(
             MembershipRole.role.in_(roles),
         )
         .distinct()
+    )
+    return list(found)
+
+
+async def cycle_of(
+    session: AsyncSession, academy_id: int, cycle_id: int
+) -> tuple[SubscriptionCycle, str, User] | None:
+    """A subscription's cycle, with its package's name and the student."""
+    row = (
+        await session.execute(
+            select(SubscriptionCycle, Package.name, User)
+            .join(
+                Subscription,
+                (Subscription.academy_id == SubscriptionCycle.academy_id)
+                & (Subscription.id == SubscriptionCycle.subscription_id),
+            )
+            .join(
+                Package,
+                (Package.academy_id == Subscription.academy_id)
+                & (Package.id == Subscription.package_id),
+            )
+            .join(User, User.id == Subscription.student_user_id)
+            .where(SubscriptionCycle.academy_id == academy_id, SubscriptionCycle.id == cycle_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def parents_of(session: AsyncSession, academy_id: int, student_id: int) -> list[int]:
+    found = await session.scalars(
+        select(Guardianship.parent_user_id).where(
+            Guardianship.academy_id == academy_id, Guardianship.student_user_id == student_id
+        )
     )
     return list(found)

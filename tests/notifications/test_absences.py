@@ -1,5 +1,5 @@
-"""Absences told to parents once attendance is on record, and a run of consecutive absences
-reaching the academy's alert told to parents and supervisors once."""
+"""Told once a class is on record: absences to parents, a run of consecutive absences reaching
+the academy's alert to parents and supervisors, a package running low or out to the family."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from halaqa.kit.clock import FrozenClock
 from tests.api import Api, Person
 from tests.catalog.school import SLUG, School, ok, school
+from tests.catalog.subscribing import new_package, subscription
 from tests.notifications.test_notifications import bell, tick
 
 SESSIONS = f"/api/v1/academies/{SLUG}/sessions"
@@ -73,3 +74,26 @@ async def test_parents_hear_of_each_absence_and_of_a_run_reaching_the_alert(
     parent_items = (await bell(api, s.parent))["items"]
     assert len(of_kind(parent_items, "absence_recorded")) == 4
     assert len(of_kind(parent_items, "consecutive_absences")) == 1
+
+
+async def test_the_family_hears_when_the_package_runs_low_and_out(
+    api: Api, app: FastAPI, clock: FrozenClock
+) -> None:
+    s = await school(api, students=1)
+    package = await new_package(api, s.admin, sessions_per_cycle=3, cycle_unit="month")
+    await subscription(api, s, package)
+    first_day = clock.now() + timedelta(days=1)
+    await held_class(api, app, clock, s, first_day, student_came=True)
+    assert of_kind((await bell(api, s.students[0]))["items"], "balance_low") == []
+    await held_class(api, app, clock, s, first_day + timedelta(days=1), student_came=True)
+    for person in (s.students[0], s.parent):
+        (low,) = of_kind((await bell(api, person))["items"], "balance_low")
+        assert low["payload"]["left"] == 1
+        assert low["link"] == f"http://127.0.0.1:8000/a/{SLUG}/learn/balance"
+    # The student missing the class is charged too: that was the last one.
+    await held_class(api, app, clock, s, first_day + timedelta(days=2), student_came=False)
+    items = (await bell(api, s.students[0]))["items"]
+    (out,) = of_kind(items, "balance_exhausted")
+    assert out["payload"]["left"] == 0
+    assert len(of_kind(items, "balance_low")) == 1
+    assert of_kind((await bell(api, s.teacher))["items"], "balance_low") == []
