@@ -7,6 +7,7 @@ from halaqa.meetings import recordings as meetings_recordings
 from halaqa.meetings import webhooks as meetings_webhooks
 from halaqa.notifications import absences as notifications_absences
 from halaqa.notifications import balance as notifications_balance
+from halaqa.notifications import bookings as notifications_bookings
 from halaqa.notifications import causes as notifications_causes
 from halaqa.notifications import jobs as notifications_jobs
 
@@ -17,6 +18,7 @@ __all__ = [
     "meetings_webhooks",
     "notifications_absences",
     "notifications_balance",
+    "notifications_bookings",
     "notifications_causes",
     "notifications_jobs",
 ]

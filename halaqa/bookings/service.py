@@ -49,6 +49,7 @@ from halaqa.scheduling.lifecycle import Viewer
 from halaqa.scheduling.recurrence import RecurrenceError, resolve_local
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import viewer_of
+from halaqa.worker.jobs import enqueue
 
 # --- limits ------------------------------------------------------------------------------------
 
@@ -361,6 +362,7 @@ async def request_booking(rt: Runtime, ctx: AcademyContext, data: BookingCreate)
             requested_by_user_id=ctx.user_id,
         )
     )
+    await _follow_up(rt, booking)
     await audit(
         rt,
         ctx.actor,
@@ -377,6 +379,21 @@ async def request_booking(rt: Runtime, ctx: AcademyContext, data: BookingCreate)
         },
     )
     return booking
+
+
+# Kinds of job queued when a booking is requested or changes status (people are told).
+ON_BOOKING: list[str] = []
+
+
+def on_booking(kind: str) -> None:
+    if kind not in ON_BOOKING:
+        ON_BOOKING.append(kind)
+
+
+async def _follow_up(rt: Runtime, booking: Booking) -> None:
+    payload = {"academy_id": booking.academy_id, "booking_id": booking.id, "status": booking.status}
+    for kind in ON_BOOKING:
+        await enqueue(rt, kind, payload, academy_id=booking.academy_id)
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -413,6 +430,7 @@ async def change_status(
     booking.answered_at = rt.clock.now()
     booking.answer_reason = reason
     await rt.session.flush()
+    await _follow_up(rt, booking)
     await audit(
         rt,
         actor,

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from halaqa.models import (
     Academy,
     AttendanceRecord,
+    Booking,
     CalendarFeed,
     ClassSession,
     Group,
@@ -381,3 +383,20 @@ async def parents_of(session: AsyncSession, academy_id: int, student_id: int) ->
         )
     )
     return list(found)
+
+
+async def booking_of(
+    session: AsyncSession, academy_id: int, booking_id: int
+) -> tuple[Booking, Academy, str, str] | None:
+    """A booking with its academy and the names of its student and teacher."""
+    student, teacher = aliased(User), aliased(User)
+    row = (
+        await session.execute(
+            select(Booking, Academy, student.name, teacher.name)
+            .join(Academy, Academy.id == Booking.academy_id)
+            .join(student, student.id == Booking.student_user_id)
+            .join(teacher, teacher.id == Booking.teacher_user_id)
+            .where(Booking.academy_id == academy_id, Booking.id == booking_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
