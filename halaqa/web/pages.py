@@ -18,6 +18,7 @@ from halaqa.academies.roles import STAFF, Role
 from halaqa.academies.security import TokenKind, csrf_token, token_digest, token_kind
 from halaqa.kit.deps import CurrentRuntime, Runtime
 from halaqa.models import Academy, User
+from halaqa.notifications.service import unread_count
 from halaqa.web import nav
 from halaqa.web.i18n import (
     DEFAULT_LANGUAGE,
@@ -43,6 +44,7 @@ class Visitor:
     csrf: str
     now: datetime
     new_anonymous_cookie: str | None = None
+    unread: int = 0  # notifications not yet read (the bell)
 
     def gettext(self, message: str) -> str:
         return translations(self.language).gettext(message)
@@ -119,6 +121,7 @@ async def visitor(request: Request, rt: CurrentRuntime) -> Visitor:
         csrf=csrf_token(session_value, rt.secret),
         now=rt.clock.now(),
         new_anonymous_cookie=new_cookie,
+        unread=await unread_count(rt, user.id) if user else 0,
     )
 
 

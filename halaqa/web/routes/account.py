@@ -20,6 +20,7 @@ from halaqa.academies.schemas import MeUpdate
 from halaqa.academies.security import csrf_token
 from halaqa.exceptions import Forbidden
 from halaqa.kit.deps import ClientAddress, CurrentRuntime
+from halaqa.notifications import feeds
 from halaqa.web import nav
 from halaqa.web.errors import message_of
 from halaqa.web.forms import FORM, read_form, validate
@@ -138,11 +139,12 @@ async def academy_home(slug: str, ctx: Member) -> RedirectResponse:
 
 
 @router.get("/account")
-async def account_page(who: CurrentVisitor) -> Response:
+async def account_page(who: CurrentVisitor, rt: CurrentRuntime) -> Response:
     if who.user is None:
         return see_other("/login?next=/account")
     form = {"name": who.user.name, "locale": who.user.locale, "time_zone": who.user.time_zone}
-    return render(who, "account.html", form=form, languages=LANGUAGES, saved=False)
+    feed = await feeds.active_feed(rt, who.user)
+    return render(who, "account.html", form=form, languages=LANGUAGES, saved=False, feed=feed)
 
 
 @router.post("/account")
@@ -151,9 +153,18 @@ async def save_account(
 ) -> Response:
     data = await read_form(request)
     update, errors = validate(MeUpdate, data, who.gettext)
+    assert who.user is not None
+    feed = await feeds.active_feed(rt, who.user)
     if update is None:
         return render(
-            who, "account.html", 422, form=data, errors=errors, languages=LANGUAGES, saved=False
+            who,
+            "account.html",
+            422,
+            form=data,
+            errors=errors,
+            languages=LANGUAGES,
+            saved=False,
+            feed=feed,
         )
     user = await service.update_me(rt, principal, update)
     form = {"name": user.name, "locale": user.locale, "time_zone": user.time_zone}
@@ -163,6 +174,7 @@ async def save_account(
         form=form,
         languages=LANGUAGES,
         saved=True,
+        feed=feed,
     )
     response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=YEAR, samesite="lax")
     return response
