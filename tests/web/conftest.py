@@ -94,5 +94,8 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser, live_url: str) -> Pages:
-    return Pages(browser, live_url)
+async def pages(browser: Browser, live_url: str) -> AsyncIterator[Pages]:
+    yield Pages(browser, live_url)
+    # Tabs closed before the server stops: a page's open event stream would keep it waiting.
+    for context in browser.contexts:
+        await context.close()

@@ -41,11 +41,14 @@ window.Halaqa = (function () {
   }
 
   // Replaces an element with the same element from a fresh copy of the page (no reload).
-  async function refresh(selector) {
+  // keep(element), if given, may leave an element as it is when the copy arrives (say,
+  // someone is typing in it).
+  async function refresh(selector, keep) {
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     document.querySelectorAll(selector).forEach(function (old) {
+      if (keep && keep(old)) return;
       const replacement = old.id ? fresh.getElementById(old.id) : null;
       if (replacement) old.replaceWith(replacement);
     });
@@ -92,5 +95,5 @@ window.Halaqa = (function () {
     document.querySelectorAll("[data-opens-at]").forEach(countdown);
   });
 
-  return { csrf: csrf, api: api, live: live, refresh: refresh };
+  return { csrf: csrf, api: api, live: live, refresh: refresh, countdown: countdown };
 })();
