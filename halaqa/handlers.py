@@ -9,7 +9,9 @@ from halaqa.notifications import absences as notifications_absences
 from halaqa.notifications import balance as notifications_balance
 from halaqa.notifications import bookings as notifications_bookings
 from halaqa.notifications import causes as notifications_causes
+from halaqa.notifications import events as webhook_events
 from halaqa.notifications import jobs as notifications_jobs
+from halaqa.notifications import outbound as webhook_outbound
 
 __all__ = [
     "billing_jobs",
@@ -21,4 +23,6 @@ __all__ = [
     "notifications_bookings",
     "notifications_causes",
     "notifications_jobs",
+    "webhook_events",
+    "webhook_outbound",
 ]

@@ -40,6 +40,7 @@ from halaqa.meetings.endpoints import webhooks_router
 from halaqa.meetings.inbox import WebhookInbox
 from halaqa.meetings.webhooks import LiveKitVerifier
 from halaqa.notifications.endpoints import calendars_router, feed_router, notifications_router
+from halaqa.notifications.hook_endpoints import router as webhooks_out_router
 from halaqa.reports.endpoints import router as reports_router
 from halaqa.schedules.endpoints import router as schedules_router
 from halaqa.scheduling.endpoints import makeups_router
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         feed_router,
         calendars_router,
         notifications_router,
+        webhooks_out_router,
     ):
         app.include_router(router)
     install_pages(app)

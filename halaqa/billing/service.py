@@ -55,13 +55,14 @@ class LedgerRace(RuntimeError):
     """Another writer kept winning: the job fails and is retried later."""
 
 
-# Kinds of job queued after each charge (a balance running low is told to the family).
-ON_CHARGED: list[str] = []
+# Kinds of job queued after each ledger entry, a charge or a refund (a balance running low is
+# told to the family; the academy's systems hear of it).
+ON_LEDGER_ENTRY: list[str] = []
 
 
-def on_charged(kind: str) -> None:
-    if kind not in ON_CHARGED:
-        ON_CHARGED.append(kind)
+def on_ledger_entry(kind: str) -> None:
+    if kind not in ON_LEDGER_ENTRY:
+        ON_LEDGER_ENTRY.append(kind)
 
 
 async def apply_session(rt: Runtime, academy_id: int, session_id: int) -> None:
@@ -170,16 +171,17 @@ async def _move(
         )
     )
     await _close_flag(rt, session, student_id, "charged" if kind == "consumed" else "refunded")
-    if kind == "consumed":
-        charged_to = {
-            "academy_id": session.academy_id,
-            "session_id": session.id,
-            "student_id": student_id,
-            "subscription_id": subscription_id,
-            "cycle_id": cycle_id,
-        }
-        for follow_up in ON_CHARGED:
-            await enqueue(rt, follow_up, charged_to, academy_id=session.academy_id)
+    entry = {
+        "academy_id": session.academy_id,
+        "session_id": session.id,
+        "student_id": student_id,
+        "subscription_id": subscription_id,
+        "cycle_id": cycle_id,
+        "kind": kind,
+        "outcome": wanted.why.value,
+    }
+    for follow_up in ON_LEDGER_ENTRY:
+        await enqueue(rt, follow_up, entry, academy_id=session.academy_id)
     log.info("session %s, student %s: %s (%s)", session.id, student_id, kind, wanted.why)
 
 

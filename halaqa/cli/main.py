@@ -29,6 +29,7 @@ from halaqa.kit.logs import configure_logging
 from halaqa.meetings import service as meetings
 from halaqa.models import Job
 from halaqa.models.jobs import JobStatus
+from halaqa.notifications import hooks as webhook_hooks
 from halaqa.worker import jobs
 from halaqa.worker.repository import JobRepository
 from halaqa.worker.runner import Worker, stopped_by_signals
@@ -270,4 +271,6 @@ def secrets_rotate() -> None:
     """Seal every stored secret again under the current HALAQA_SECRET_KEY (keep the old one in
     HALAQA_PREVIOUS_SECRET_KEYS until this has run)."""
     resealed, current = in_transaction(meetings.reseal_secrets)
+    hooks_resealed, hooks_current = in_transaction(webhook_hooks.reseal_secrets)
+    resealed, current = resealed + hooks_resealed, current + hooks_current
     console.print(f"{resealed} secrets sealed again, {current} already current")

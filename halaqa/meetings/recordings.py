@@ -24,7 +24,7 @@ from halaqa.scheduling import follow_ups, lifecycle
 from halaqa.scheduling.lifecycle import Part, Status
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import get_session, runner_view, viewer_of
-from halaqa.worker.jobs import handles
+from halaqa.worker.jobs import enqueue, handles
 
 log = logging.getLogger("halaqa.recordings")
 
@@ -208,6 +208,15 @@ async def visible_recordings(
     return list(await MeetingRepository(rt.session, ctx.academy.id).recordings(session_id))
 
 
+# Kinds of job queued when a recording's file is complete (people and systems are told).
+ON_RECORDING_READY: list[str] = []
+
+
+def on_recording_ready(kind: str) -> None:
+    if kind not in ON_RECORDING_READY:
+        ON_RECORDING_READY.append(kind)
+
+
 async def on_egress(rt: Runtime, academy_id: int, room: SessionRoom, info: lk.EgressInfo) -> None:
     """Follows an egress's progress from LiveKit's webhooks; one started outside Halaqa (from
     LiveKit's own tools) is kept too. A final status is never undone by a late update."""
@@ -233,6 +242,15 @@ async def on_egress(rt: Runtime, academy_id: int, room: SessionRoom, info: lk.Eg
         recording.location = result.location or result.filename or None
         recording.duration_seconds = result.duration // 1_000_000_000
         recording.size_bytes = result.size
+    if status == "complete":
+        await rt.session.flush()  # its id, for the follow-ups
+        ready = {
+            "academy_id": academy_id,
+            "session_id": room.session_id,
+            "recording_id": recording.id,
+        }
+        for kind in ON_RECORDING_READY:
+            await enqueue(rt, kind, ready, academy_id=academy_id)
 
 
 async def _audit(

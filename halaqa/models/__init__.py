@@ -33,6 +33,7 @@ from halaqa.models.scheduling import (
     SessionStatusChange,
 )
 from halaqa.models.users import User
+from halaqa.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AbsenceRequest",
@@ -75,5 +76,7 @@ __all__ = [
     "SubscriptionPause",
     "TeacherAvailability",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkerMark",
 ]

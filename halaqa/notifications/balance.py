@@ -8,7 +8,7 @@ from typing import Any
 
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import effective_settings
-from halaqa.billing.service import on_charged
+from halaqa.billing.service import on_ledger_entry
 from halaqa.catalog.subscription_repository import SubscriptionRepository
 from halaqa.kit.deps import Runtime
 from halaqa.models.notifications import NotificationKind
@@ -21,6 +21,8 @@ BALANCE_CHANGED = "notifications.balance_changed"
 
 @handles(BALANCE_CHANGED)
 async def balance_changed(rt: Runtime, payload: dict[str, Any]) -> None:
+    if payload.get("kind") != "consumed":
+        return  # a refund only ever raises the balance
     academy_id, cycle_id = payload["academy_id"], payload["cycle_id"]
     found = await cycle_of(rt.session, academy_id, cycle_id)
     academy = await AcademyRepository(rt.session).get(academy_id)
@@ -50,4 +52,4 @@ async def balance_changed(rt: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
-on_charged(BALANCE_CHANGED)
+on_ledger_entry(BALANCE_CHANGED)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from halaqa.academies.settings import effective_settings
 from halaqa.kit.deps import Runtime
+from halaqa.meetings.recordings import on_recording_ready
 from halaqa.models.notifications import NotificationKind as Kind
 from halaqa.notifications.repository import Audience, audience
 from halaqa.notifications.service import notify
@@ -94,3 +96,31 @@ async def session_moved(rt: Runtime, payload: dict[str, Any]) -> None:
 
 follow_ups.on_status(SESSION_CHANGED, Status.SCHEDULED, Status.CANCELLED, Status.READY)
 follow_ups.on_move(SESSION_MOVED)
+
+
+RECORDING_READY = "notifications.recording_ready"
+
+
+@handles(RECORDING_READY)
+async def recording_ready(rt: Runtime, payload: dict[str, Any]) -> None:
+    """The teacher hears a recording is ready; the students and their parents too where the
+    academy shows them recordings."""
+    found = await audience(rt.session, payload["academy_id"], payload["session_id"])
+    if found is None:
+        return
+    settings = effective_settings(found.academy.settings)
+    people = {found.session.teacher_user_id}
+    if settings.recordings_visible_to_students:
+        people |= found.with_parents
+    await notify(
+        rt,
+        kind=Kind.RECORDING_READY,
+        user_ids=people,
+        payload=session_payload(found, rt.settings.base_url)
+        | {"recording_id": payload["recording_id"]},
+        academy_id=found.session.academy_id,
+        dedupe=f"recording:{payload['recording_id']}:ready",
+    )
+
+
+on_recording_ready(RECORDING_READY)

@@ -27,10 +27,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import update
 from starlette.routing import Mount
 
+from halaqa.academies.repository import AcademyRepository
 from halaqa.config import Settings, WorkerMode
 from halaqa.kit.clock import FrozenClock
 from halaqa.main import create_app
-from halaqa.models import ClassSession, LedgerFlag, SessionRecording, SessionRoom
+from halaqa.models import ClassSession, LedgerFlag, SessionRecording, SessionRoom, WebhookDelivery
+from halaqa.notifications.hooks_repository import HookRepository
 from tests.api import Api, Person
 from tests.conftest import SECRET
 from tests.livekit import FakeLiveKit
@@ -70,6 +72,8 @@ class Side:
     subscription_id: int = 0  # active: people["student"] takes package_id with people["teacher"]
     live_session_id: int = 0  # on LiveKit, ongoing, its room open: see shared_live_session
     ending_session_id: int = 0  # on LiveKit, ended now (once): see session_to_end
+    endpoint_id: int = 0  # an outbound webhook endpoint
+    delivery_id: int = 0  # a failed delivery to it (so it can be sent again)
 
     def values(self) -> Values:
         """What the table's factories fill paths, queries and bodies with: this side's ids."""
@@ -96,6 +100,8 @@ class Side:
             "package_id": self.package_id,
             "subscription_id": self.subscription_id,
             "cycle_number": 1,
+            "endpoint_id": self.endpoint_id,
+            "delivery_id": self.delivery_id,
         }
 
     def ids(self) -> Values:
@@ -169,7 +175,39 @@ async def build_side(api: Api, slug: str, marker: str) -> Side:
     side.flag_id = await held_charge(api, side, side.session_id)
     side.package_id = await new_package(api, side)
     side.subscription_id = (await fresh_active_subscription(api, side))["subscription_id"]
+    hook = await fresh_failed_delivery(api, side)
+    side.endpoint_id, side.delivery_id = hook["endpoint_id"], hook["delivery_id"]
     return side
+
+
+async def fresh_endpoint(api: Api, side: Side) -> Values:
+    response = await api.client.post(
+        f"/api/v1/academies/{side.slug}/webhooks",
+        json={"url": "https://hooks.example.org/halaqa", "events": ["session.scheduled"]},
+        headers=side.owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"endpoint_id": response.json()["id"]}
+
+
+async def fresh_failed_delivery(api: Api, side: Side) -> Values:
+    """An endpoint with a delivery that gave up (written as the job leaves it)."""
+    endpoint_id = (await fresh_endpoint(api, side))["endpoint_id"]
+    async with api.database.transaction() as session:
+        academy_id = (await AcademyRepository(session).by_slug(side.slug)).id  # type: ignore[union-attr]
+        delivery = await HookRepository(session, academy_id).add_delivery(
+            WebhookDelivery(
+                academy_id=academy_id,
+                endpoint_id=endpoint_id,
+                event_id=f"evt_{next(_unique)}",
+                event_type="session.scheduled",
+                payload={"type": "session.scheduled"},
+                status="failed",
+                attempts=8,
+                created_at=clock_of(api).now(),
+            )
+        )
+    return {"endpoint_id": endpoint_id, "delivery_id": delivery.id}
 
 
 async def new_group(
@@ -1567,6 +1605,37 @@ ROUTES: list[Route] = [
         200,
         MISSING,
         people_only=NOT_STAFF,
+    ),
+    Route("GET", f"{PREFIX}/webhooks", ADMIN, 200, OK_NO_ID),
+    Route(
+        "POST",
+        f"{PREFIX}/webhooks",
+        ADMIN,
+        201,
+        (201, None),
+        body=lambda _: {"url": "https://hooks.example.org/x", "events": ["session.completed"]},
+    ),
+    Route("GET", f"{PREFIX}/webhooks/{{endpoint_id}}", ADMIN, 200, MISSING),
+    Route(
+        "PATCH",
+        f"{PREFIX}/webhooks/{{endpoint_id}}",
+        ADMIN,
+        200,
+        MISSING,
+        body=lambda _: {"description": "the LMS"},
+    ),
+    Route(
+        "DELETE", f"{PREFIX}/webhooks/{{endpoint_id}}", ADMIN, 204, MISSING, fresh=fresh_endpoint
+    ),
+    Route("POST", f"{PREFIX}/webhooks/{{endpoint_id}}/rotate-secret", ADMIN, 200, MISSING),
+    Route("GET", f"{PREFIX}/webhooks/{{endpoint_id}}/deliveries", ADMIN, 200, MISSING),
+    Route(
+        "POST",
+        f"{PREFIX}/webhooks/{{endpoint_id}}/deliveries/{{delivery_id}}/resend",
+        ADMIN,
+        200,
+        MISSING,
+        fresh=fresh_failed_delivery,
     ),
     Route("GET", f"{PREFIX}/ledger-flags", STAFF, 200, OK_NO_ID),
     Route(

@@ -10,7 +10,7 @@ from tests.web.conftest import Pages
 
 
 async def test_signing_in_leads_to_the_role_page_and_out_again(api: Api, pages: Pages) -> None:
-    admin = await api.academy("noor")
+    admin = await api.academy("noor", default_locale="en")  # members speak English
     teacher = await api.member("noor", admin, "teacher", email="t@example.com")
     page = await pages.anonymous()
     await page.goto("/")
