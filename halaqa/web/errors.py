@@ -34,6 +34,10 @@ CODE_MESSAGES = {
     "too_early": N_("Joining opens shortly before the class starts."),
     "ended": N_("This class has ended."),
     "cancelled": N_("This class was cancelled."),
+    "invitation_invalid": N_(
+        "This invitation is not valid: it may have been used already or have expired. "
+        "Ask for a new one."
+    ),
     "internal_error": N_("Something went wrong on our side. It was logged; please try again."),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.async_api import expect
 
 from tests.api import PASSWORD, Api
@@ -65,3 +66,61 @@ async def test_an_unknown_page_says_so_in_the_visitors_language(api: Api, pages:
     assert response.status == 404
     assert await page.evaluate("document.documentElement.dir") == "rtl"
     await expect(page.get_by_role("alert")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on"),
+    [
+        ("admin", "/admin"),
+        ("supervisor", "/admin"),
+        ("teacher", "/teach"),
+        ("student", "/learn"),
+        ("parent", "/family"),
+    ],
+)
+async def test_each_role_signs_in_with_the_keyboard_alone_and_lands_on_its_page(
+    api: Api, pages: Pages, role: str, lands_on: str
+) -> None:
+    admin = await api.academy("noor", default_locale="en")
+    person = await api.member("noor", admin, role, email=f"{role}@example.com")
+    page = await pages.anonymous()
+    await page.goto("/login")
+    # The email field has the focus when the page opens.
+    await page.keyboard.type(person.email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{pages.base_url}/a/noor{lands_on}")
+    await expect(page.locator("h1")).to_be_visible()
+    assert await page.evaluate("document.documentElement.dir") == "ltr"
+
+
+async def test_an_invited_member_chooses_a_password_and_is_signed_in(
+    api: Api, pages: Pages
+) -> None:
+    admin = await api.academy("noor", default_locale="en")
+    response = await api.client.post(
+        "/api/v1/academies/noor/members",
+        json={"email": "new@example.com", "name": "New Teacher", "roles": ["teacher"]},
+        headers=admin.headers,
+    )
+    token = response.json()["invitation"]["token"]
+    page = await pages.anonymous()
+    await page.goto(f"/invitation?token={token}")
+    await page.get_by_label("Password").fill("short")
+    await page.get_by_role("button", name="Choose my password").click()
+    await expect(page.locator("#e-password")).to_be_visible()
+    await page.get_by_label("Invitation").fill("hqi_not-a-real-one")
+    await page.get_by_label("Password").fill("a-long-enough-password")
+    await page.get_by_role("button", name="Choose my password").click()
+    await expect(page.locator("#form-error")).to_contain_text("This invitation is not valid")
+    await page.get_by_label("Invitation").fill(token)
+    await page.get_by_label("Password").fill("a-long-enough-password")
+    await page.get_by_role("button", name="Choose my password").click()
+    await expect(page).to_have_url(f"{pages.base_url}/a/noor/teach")
+    # Used once: it does not work again.
+    again = await pages.anonymous()
+    await again.goto(f"/invitation?token={token}")
+    await again.get_by_label("Password").fill("another-long-password")
+    await again.get_by_role("button", name="Choose my password").click()
+    await expect(again.locator("#form-error")).to_contain_text("This invitation is not valid")

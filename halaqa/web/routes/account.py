@@ -16,14 +16,14 @@ from halaqa.academies.auth import (
     require_roles,
 )
 from halaqa.academies.repository import UserRepository
-from halaqa.academies.schemas import MeUpdate
+from halaqa.academies.schemas import InvitationAccept, MeUpdate
 from halaqa.academies.security import csrf_token
-from halaqa.exceptions import Forbidden
-from halaqa.kit.deps import ClientAddress, CurrentRuntime
+from halaqa.exceptions import AppError, Forbidden
+from halaqa.kit.deps import ClientAddress, CurrentRuntime, Runtime
 from halaqa.notifications import feeds
 from halaqa.web import nav
 from halaqa.web.errors import message_of
-from halaqa.web.forms import FORM, read_form, validate
+from halaqa.web.forms import FORM, errors_of, read_form, validate
 from halaqa.web.i18n import LANGUAGE_COOKIE, LANGUAGES, supported
 from halaqa.web.pages import ANONYMOUS_COOKIE, CurrentVisitor, render, see_other
 
@@ -79,16 +79,20 @@ async def login(
         return render(who, "login.html", 401, errors=errors, form=form, next=target)
     assert outcome.issued is not None
     response = see_other(target)
+    _sign_in(response, rt, outcome.issued.token)
+    return response
+
+
+def _sign_in(response: Response, rt: Runtime, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
-        outcome.issued.token,
+        token,
         httponly=True,
         samesite="lax",
         secure=rt.settings.base_url.startswith("https://"),
         max_age=rt.settings.token_ttl_hours * 3600,
     )
     response.delete_cookie(ANONYMOUS_COOKIE)
-    return response
 
 
 @router.post("/logout")
@@ -177,4 +181,46 @@ async def save_account(
         feed=feed,
     )
     response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=YEAR, samesite="lax")
+    return response
+
+
+@router.get("/invitation")
+async def invitation_page(who: CurrentVisitor, token: str = "") -> Response:
+    return render(who, "invitation.html", form={"token": token[:200]})
+
+
+@router.post("/invitation")
+async def accept_invitation(
+    request: Request, who: CurrentVisitor, rt: CurrentRuntime, address: ClientAddress
+) -> Response:
+    """Choosing one's password with an invitation signs one in, as after signing in."""
+    data = await read_form(request)
+    anonymous = request.cookies.get(ANONYMOUS_COOKIE, "")
+    if not anonymous or (await request.form()).get("csrf_token") != csrf_token(
+        anonymous, rt.secret
+    ):
+        errors = {FORM: message_of(Forbidden("stale form", code="csrf_failed"), who.gettext)}
+        return render(who, "invitation.html", 403, errors=errors, form=data)
+    accepted, errors = validate(InvitationAccept, data, who.gettext)
+    if accepted is None:
+        return render(who, "invitation.html", 422, errors=errors, form=data)
+    try:
+        async with rt.session.begin_nested():
+            issued = await service.accept_invitation(
+                rt,
+                accepted.token,
+                accepted.password,
+                address=address,
+                user_agent=request.headers.get("user-agent"),
+            )
+    except AppError as error:
+        return render(
+            who,
+            "invitation.html",
+            error.status_code,
+            errors=errors_of(error, who.gettext),
+            form=data,
+        )
+    response = see_other("/")
+    _sign_in(response, rt, issued.token)
     return response
