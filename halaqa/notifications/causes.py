@@ -31,7 +31,8 @@ def session_payload(found: Audience, base_url: str) -> dict[str, Any]:
         "ends_at": session.ends_at.isoformat() if session.ends_at else None,
         "zone": found.zone,
         "path": path,
-        "url": f"{base_url.rstrip('/')}{path}",
+        # The join page, for calendars (the class attached to an email).
+        "url": f"{base_url.rstrip('/')}{path}/classroom",
         "academy": found.academy.name,
         # The revision of the class as calendars count it (as the calendar feed does).
         "sequence": found.reschedules,

@@ -105,7 +105,9 @@ def _entry(rt: Runtime, found: FeedSession, host: str) -> FeedEntry:
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         zone=found.zone,
-        url=f"{rt.settings.base_url.rstrip('/')}/a/{found.academy_slug}/sessions/{session.id}",
+        # The join page: it lets the person in when joining opens, and says why not before.
+        url=f"{rt.settings.base_url.rstrip('/')}/a/{found.academy_slug}/sessions/{session.id}"
+        "/classroom",
         cancelled=cancelled,
         # Each move and the cancellation make a new revision of the event.
         sequence=found.reschedules + (1 if cancelled else 0),

@@ -88,7 +88,7 @@ async def test_a_feed_lists_the_users_classes_with_their_zone_and_status(
     assert in_london["DTSTART"].params["TZID"] == "Europe/London"
     assert in_london.decoded("DTSTART").isoformat() == "2026-04-02T10:00:00+01:00"
     assert str(in_london["DESCRIPTION"]) == "Bring the mushaf"
-    assert str(in_london["URL"]).endswith(f"/a/{SLUG}/sessions/{london['id']}")
+    assert str(in_london["URL"]).endswith(f"/a/{SLUG}/sessions/{london['id']}/classroom")
     zones = {str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")}
     assert {"Europe/London", "Asia/Riyadh"} <= zones
 
