@@ -110,7 +110,7 @@ def _cycle_out(balance: CycleBalance) -> CycleOut:
     )
 
 
-async def _detail_out(
+async def detail_out(
     rt: Runtime, ctx: AcademyContext, subscription: Subscription
 ) -> SubscriptionDetailOut:
     view = await service.view_of(rt, ctx, subscription)
@@ -132,7 +132,7 @@ async def _pause_change_out(
     rt: Runtime, ctx: AcademyContext, change: service.PauseChange
 ) -> PauseChangeOut:
     return PauseChangeOut(
-        subscription=await _detail_out(rt, ctx, change.subscription),
+        subscription=await detail_out(rt, ctx, change.subscription),
         sessions_suspended=[_session_ref(s) for s in change.suspended],
         sessions_resumed=[_session_ref(s) for s in change.resumed],
         sessions_left_suspended=[
@@ -224,7 +224,7 @@ async def list_subscriptions(
 async def create_subscription(
     body: SubscriptionCreate, ctx: Staff, rt: CurrentRuntime
 ) -> SubscriptionDetailOut:
-    return await _detail_out(rt, ctx, await service.create_subscription(rt, ctx, body))
+    return await detail_out(rt, ctx, await service.create_subscription(rt, ctx, body))
 
 
 @subscriptions_router.get(
@@ -235,7 +235,7 @@ async def create_subscription(
 async def get_subscription(
     subscription_id: PathId, ctx: AnyMember, rt: CurrentRuntime
 ) -> SubscriptionDetailOut:
-    return await _detail_out(rt, ctx, await service.get_subscription(rt, ctx, subscription_id))
+    return await detail_out(rt, ctx, await service.get_subscription(rt, ctx, subscription_id))
 
 
 @subscriptions_router.post(
@@ -246,7 +246,7 @@ async def get_subscription(
 async def activate(
     subscription_id: PathId, ctx: Staff, rt: CurrentRuntime
 ) -> SubscriptionDetailOut:
-    return await _detail_out(rt, ctx, await service.activate(rt, ctx, subscription_id))
+    return await detail_out(rt, ctx, await service.activate(rt, ctx, subscription_id))
 
 
 @subscriptions_router.post(
@@ -279,7 +279,7 @@ async def resume(subscription_id: PathId, ctx: Staff, rt: CurrentRuntime) -> Pau
 async def cancel(
     subscription_id: PathId, body: CancelRequest, ctx: Staff, rt: CurrentRuntime
 ) -> SubscriptionDetailOut:
-    return await _detail_out(rt, ctx, await service.cancel(rt, ctx, subscription_id, body))
+    return await detail_out(rt, ctx, await service.cancel(rt, ctx, subscription_id, body))
 
 
 @subscriptions_router.post(
@@ -290,7 +290,7 @@ async def cancel(
 async def renew(
     subscription_id: PathId, body: RenewRequest, ctx: Staff, rt: CurrentRuntime
 ) -> SubscriptionDetailOut:
-    return await _detail_out(rt, ctx, await service.renew(rt, ctx, subscription_id, body))
+    return await detail_out(rt, ctx, await service.renew(rt, ctx, subscription_id, body))
 
 
 @subscriptions_router.put(
@@ -306,4 +306,4 @@ async def set_payment(
     rt: CurrentRuntime,
 ) -> SubscriptionDetailOut:
     subscription = await service.set_payment(rt, ctx, subscription_id, cycle_number, body)
-    return await _detail_out(rt, ctx, subscription)
+    return await detail_out(rt, ctx, subscription)

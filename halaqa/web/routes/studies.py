@@ -17,7 +17,7 @@ from halaqa.academies.repository import UserRepository
 from halaqa.billing import service as billing
 from halaqa.billing.schemas import LedgerEntryOut
 from halaqa.catalog import subscription_service
-from halaqa.catalog.subscription_endpoints import _detail_out as subscription_detail
+from halaqa.catalog.subscription_endpoints import detail_out as subscription_detail
 from halaqa.catalog.subscription_lifecycle import SubscriptionStatus
 from halaqa.catalog.subscription_repository import SubscriptionFilter
 from halaqa.catalog.subscription_schemas import SubscriptionDetailOut
