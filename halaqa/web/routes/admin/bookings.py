@@ -12,20 +12,10 @@ from halaqa.bookings import service
 from halaqa.bookings.repository import BookingFilter
 from halaqa.bookings.schemas import BookingStatus, ConfirmRequest, DeclineRequest
 from halaqa.kit.pagination import PageParams
-from halaqa.web.forms import FieldErrors, read_form, validate
-from halaqa.web.pages import AcademyPage, see_other
+from halaqa.web.forms import FieldErrors, read_form
+from halaqa.web.pages import AcademyPage
 from halaqa.web.routes.admin import labels
-from halaqa.web.routes.admin.common import (
-    Paging,
-    Refusal,
-    StaffPage,
-    attempt,
-    names,
-    prefixed,
-    saved,
-    show,
-    unprefixed,
-)
+from halaqa.web.routes.admin.common import Paging, StaffPage, names, show, submit
 
 router = APIRouter()
 BookingId = Annotated[int, Path(ge=1, le=2**62)]
@@ -76,17 +66,15 @@ async def confirm(
     slug: str, booking_id: BookingId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
     form = await read_form(request)
-    prefix = f"confirm-{booking_id}."
-    body, errors = validate(ConfirmRequest, unprefixed(form, prefix), page.visitor.gettext)
-    if body is None:
-        return await _bookings_page(page, paging, 422, form=form, errors=prefixed(errors, prefix))
-    result = await attempt(
-        page, lambda: service.confirm_booking(page.rt, page.ctx, booking_id, body)
+    return await submit(
+        page,
+        form,
+        ConfirmRequest,
+        lambda body: service.confirm_booking(page.rt, page.ctx, booking_id, body),
+        lambda status, errors: _bookings_page(page, paging, status, form=form, errors=errors),
+        "/admin/bookings",
+        prefix=f"confirm-{booking_id}.",
     )
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, prefix)
-        return await _bookings_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/bookings"))
 
 
 @router.post("/admin/bookings/{booking_id}/decline")
@@ -94,14 +82,12 @@ async def decline(
     slug: str, booking_id: BookingId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
     form = await read_form(request)
-    prefix = f"decline-{booking_id}."
-    body, errors = validate(DeclineRequest, unprefixed(form, prefix), page.visitor.gettext)
-    if body is None:
-        return await _bookings_page(page, paging, 422, form=form, errors=prefixed(errors, prefix))
-    result = await attempt(
-        page, lambda: service.decline_booking(page.rt, page.ctx, booking_id, body)
+    return await submit(
+        page,
+        form,
+        DeclineRequest,
+        lambda body: service.decline_booking(page.rt, page.ctx, booking_id, body),
+        lambda status, errors: _bookings_page(page, paging, status, form=form, errors=errors),
+        "/admin/bookings",
+        prefix=f"decline-{booking_id}.",
     )
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, prefix)
-        return await _bookings_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/bookings"))

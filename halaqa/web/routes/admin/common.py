@@ -1,23 +1,24 @@
 """What the admin pages share: who may open them (the API's own roles), one service call run so
-that a refusal leaves nothing half-written, the people to choose from, and paging."""
+that a refusal leaves nothing half-written, a form handled from its fields to the redirect, the
+people to choose from, and paging."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from babel.dates import format_date
 from fastapi import Depends
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from halaqa.academies.repository import MemberRepository, UserRepository
 from halaqa.academies.roles import Role
 from halaqa.exceptions import AppError
 from halaqa.kit.pagination import PageParams, page_params
-from halaqa.web.forms import FieldErrors, errors_of
-from halaqa.web.pages import AcademyPage, academy_page, render
+from halaqa.web.forms import FieldErrors, Model, errors_of, validate
+from halaqa.web.pages import AcademyPage, academy_page, render, see_other
 
 T = TypeVar("T")
 
@@ -27,6 +28,8 @@ AdminPage = Annotated[AcademyPage, Depends(academy_page(Role.ADMIN))]
 Paging = Annotated[PageParams, Depends(page_params)]
 # People offered in a choice list; an academy with more finds them by search on /admin/people.
 CHOICES = 500
+# The page shown again with a form's problems: (status code, errors next to its fields).
+Rerender = Callable[[int, FieldErrors], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,62 @@ def show(page: AcademyPage, template: str, status_code: int = 200, **context: An
 
 
 def saved(page: AcademyPage, path: str) -> str:
-    return page.url(path) + "?saved=1"
+    """The page at `path` (which may end in "#part"), saying the change went through."""
+    path, mark, part = path.partition("#")
+    return page.url(path) + "?saved=1" + mark + part
+
+
+@overload
+async def submit(
+    page: AcademyPage,
+    form: dict[str, Any],
+    model: type[Model],
+    call: Callable[[Model], Awaitable[T]],
+    rerender: Rerender,
+    to: str | Callable[[T], str | Awaitable[Response]],
+    *,
+    prefix: str = "",
+    fields: dict[str, Any] | None = None,
+) -> Response: ...
+@overload
+async def submit(
+    page: AcademyPage,
+    form: dict[str, Any],
+    model: None,
+    call: Callable[[None], Awaitable[T]],
+    rerender: Rerender,
+    to: str | Callable[[T], str | Awaitable[Response]],
+    *,
+    prefix: str = "",
+    fields: dict[str, Any] | None = None,
+) -> Response: ...
+async def submit(
+    page: AcademyPage,
+    form: dict[str, Any],
+    model: type[Model] | None,
+    call: Callable[[Any], Awaitable[T]],
+    rerender: Rerender,
+    to: str | Callable[[T], str | Awaitable[Response]],
+    *,
+    prefix: str = "",
+    fields: dict[str, Any] | None = None,
+) -> Response:
+    """One of a page's forms, its fields named `prefix`…, read by the API's input `model` (None:
+    a button with no fields; `fields`: what the model reads when not the form's own), then `call`
+    with it in a savepoint (`attempt`). Its problems, or the service's refusal, show the page
+    again (`rerender`) next to the form's fields. Done, the browser goes to `to`, marked saved:
+    a path, or one made from what `call` returned, or else the page made from it (a preview)."""
+    body = None
+    if model is not None:
+        data = unprefixed(form, prefix) if fields is None else fields
+        body, errors = validate(model, data, page.visitor.gettext)
+        if body is None:
+            return await rerender(422, prefixed(errors, prefix))
+    result = await attempt(page, lambda: call(body))
+    if isinstance(result, Refusal):
+        return await rerender(result.status_code, prefixed(result.errors, prefix))
+    then = to if isinstance(to, str) else to(result)
+    return see_other(saved(page, then)) if isinstance(then, str) else await then
 
 
 def as_list(value: Any) -> list[str]:

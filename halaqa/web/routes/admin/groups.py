@@ -27,19 +27,10 @@ from halaqa.catalog.schemas import (
 )
 from halaqa.kit.pagination import PageParams
 from halaqa.models import Group
-from halaqa.web.forms import FieldErrors, read_form, validate
-from halaqa.web.pages import AcademyPage, see_other
+from halaqa.web.forms import FieldErrors, read_form
+from halaqa.web.pages import AcademyPage
 from halaqa.web.routes.admin import labels
-from halaqa.web.routes.admin.common import (
-    Paging,
-    Refusal,
-    StaffPage,
-    attempt,
-    choices,
-    names,
-    saved,
-    show,
-)
+from halaqa.web.routes.admin.common import Paging, Rerender, StaffPage, choices, names, show, submit
 
 router = APIRouter()
 GroupId = Annotated[int, Path(ge=1, le=2**62)]
@@ -91,13 +82,14 @@ async def groups(slug: str, page: StaffPage, paging: Paging) -> Response:
 @router.post("/admin/groups")
 async def create_group(slug: str, request: Request, page: StaffPage, paging: Paging) -> Response:
     data = await read_form(request)
-    body, errors = validate(GroupCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _groups_page(page, paging, 422, form=data, errors=errors)
-    result = await attempt(page, lambda: service.create_group(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        return await _groups_page(page, paging, result.status_code, form=data, errors=result.errors)
-    return see_other(saved(page, f"/admin/groups/{result.id}"))
+    return await submit(
+        page,
+        data,
+        GroupCreate,
+        lambda body: service.create_group(page.rt, page.ctx, body),
+        lambda status, errors: _groups_page(page, paging, status, form=data, errors=errors),
+        lambda group: f"/admin/groups/{group.id}",
+    )
 
 
 def _group_form(group: Group) -> dict[str, Any]:
@@ -154,50 +146,56 @@ async def group(slug: str, group_id: GroupId, page: StaffPage, paging: Paging) -
     return await _group_page(page, group_id, paging)
 
 
+def _again(
+    page: AcademyPage, group_id: int, paging: PageParams, form: dict[str, Any] | None = None
+) -> Rerender:
+    """The group's page again, with what was wrong with one of its forms."""
+    return lambda status, errors: _group_page(
+        page, group_id, paging, status, form=form, errors=errors
+    )
+
+
 @router.post("/admin/groups/{group_id}")
 async def update_group(
     slug: str, group_id: GroupId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
     data = await read_form(request)
-    body, errors = validate(GroupUpdate, data, page.visitor.gettext)
-    if body is None:
-        return await _group_page(page, group_id, paging, 422, form=data, errors=errors)
-    result = await attempt(page, lambda: service.update_group(page.rt, page.ctx, group_id, body))
-    if isinstance(result, Refusal):
-        return await _group_page(
-            page, group_id, paging, result.status_code, form=data, errors=result.errors
-        )
-    return see_other(saved(page, f"/admin/groups/{group_id}"))
+    return await submit(
+        page,
+        data,
+        GroupUpdate,
+        lambda body: service.update_group(page.rt, page.ctx, group_id, body),
+        _again(page, group_id, paging, data),
+        f"/admin/groups/{group_id}",
+    )
 
 
 @router.post("/admin/groups/{group_id}/status")
 async def change_status(
     slug: str, group_id: GroupId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
-    data = await read_form(request)
-    body, errors = validate(GroupStatusChange, data, page.visitor.gettext)
-    if body is None:
-        return await _group_page(page, group_id, paging, 422, errors=errors)
-    result = await attempt(
-        page, lambda: service.change_group_status(page.rt, page.ctx, group_id, body.status)
+    return await submit(
+        page,
+        await read_form(request),
+        GroupStatusChange,
+        lambda body: service.change_group_status(page.rt, page.ctx, group_id, body.status),
+        _again(page, group_id, paging),
+        f"/admin/groups/{group_id}",
     )
-    if isinstance(result, Refusal):
-        return await _group_page(page, group_id, paging, result.status_code, errors=result.errors)
-    return see_other(saved(page, f"/admin/groups/{group_id}"))
 
 
 @router.post("/admin/groups/{group_id}/enrollments")
 async def enrol(
     slug: str, group_id: GroupId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
-    data = await read_form(request)
-    body, errors = validate(EnrollmentCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _group_page(page, group_id, paging, 422, errors=errors)
-    result = await attempt(page, lambda: service.enrol(page.rt, page.ctx, group_id, body))
-    if isinstance(result, Refusal):
-        return await _group_page(page, group_id, paging, result.status_code, errors=result.errors)
-    return see_other(saved(page, f"/admin/groups/{group_id}") + "#enrollments")
+    return await submit(
+        page,
+        await read_form(request),
+        EnrollmentCreate,
+        lambda body: service.enrol(page.rt, page.ctx, group_id, body),
+        _again(page, group_id, paging),
+        f"/admin/groups/{group_id}#enrollments",
+    )
 
 
 @router.post("/admin/groups/{group_id}/enrollments/{enrollment_id}")
@@ -209,16 +207,13 @@ async def change_enrollment(
     page: StaffPage,
     paging: Paging,
 ) -> Response:
-    data = await read_form(request)
-    body, errors = validate(EnrollmentStatusChange, data, page.visitor.gettext)
-    if body is None:
-        return await _group_page(page, group_id, paging, 422, errors=errors)
-    result = await attempt(
+    return await submit(
         page,
-        lambda: service.change_enrollment_status(
+        await read_form(request),
+        EnrollmentStatusChange,
+        lambda body: service.change_enrollment_status(
             page.rt, page.ctx, group_id, enrollment_id, body.status
         ),
+        _again(page, group_id, paging),
+        f"/admin/groups/{group_id}#enrollments",
     )
-    if isinstance(result, Refusal):
-        return await _group_page(page, group_id, paging, result.status_code, errors=result.errors)
-    return see_other(saved(page, f"/admin/groups/{group_id}") + "#enrollments")

@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from halaqa.meetings import service
 from halaqa.meetings.endpoints import config_out
 from halaqa.meetings.schemas import MeetingConfigIn, MeetingConfigOut
-from halaqa.web.forms import FieldErrors, read_form, validate
-from halaqa.web.pages import AcademyPage, see_other
-from halaqa.web.routes.admin.common import AdminPage, Refusal, attempt, saved, show, unprefixed
+from halaqa.web.forms import FieldErrors, read_form
+from halaqa.web.pages import AcademyPage
+from halaqa.web.routes.admin.common import AdminPage, show, submit, unprefixed
 
 router = APIRouter()
 FIELDS = ("provider", "livekit_url", "livekit_api_key", "livekit_api_secret", "jitsi_base_url")
@@ -73,10 +73,12 @@ def _body(data: dict[str, Any]) -> dict[str, Any]:
 async def save_meetings(slug: str, request: Request, page: AdminPage) -> Response:
     data = await read_form(request)
     form = {k: v for k, v in data.items() if k not in SECRETS}
-    body, errors = validate(MeetingConfigIn, _body(data), page.visitor.gettext)
-    if body is None:
-        return await _meetings_page(page, 422, form=form, errors=errors)
-    result = await attempt(page, lambda: service.set_config(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        return await _meetings_page(page, result.status_code, form=form, errors=result.errors)
-    return see_other(saved(page, "/admin/meetings"))
+    return await submit(
+        page,
+        data,
+        MeetingConfigIn,
+        lambda body: service.set_config(page.rt, page.ctx, body),
+        lambda status, errors: _meetings_page(page, status, form=form, errors=errors),
+        "/admin/meetings",
+        fields=_body(data),
+    )

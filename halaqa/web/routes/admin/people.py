@@ -4,6 +4,7 @@ in the API."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -15,20 +16,19 @@ from halaqa.academies.roles import Role
 from halaqa.academies.schemas import GuardianshipCreate, MemberCreate, MemberUpdate
 from halaqa.exceptions import NotFound
 from halaqa.kit.pagination import PageParams
-from halaqa.web.forms import FieldErrors, read_form, validate
+from halaqa.web.forms import FieldErrors, read_form
 from halaqa.web.pages import AcademyPage, see_other
 from halaqa.web.routes.admin import labels
 from halaqa.web.routes.admin.common import (
     AdminPage,
     Paging,
-    Refusal,
     StaffPage,
     as_list,
-    attempt,
     choices,
     names,
     saved,
     show,
+    submit,
 )
 
 router = APIRouter()
@@ -93,35 +93,41 @@ async def people(slug: str, page: StaffPage, paging: Paging) -> Response:
 async def add_member(slug: str, request: Request, page: AdminPage, paging: Paging) -> Response:
     data = await read_form(request)
     data["roles"] = as_list(data.get("roles"))
-    body, errors = validate(MemberCreate, data, page.visitor.gettext)
     form = {k: v for k, v in data.items() if k != "password"}
-    if body is None:
-        return await _people_page(page, paging, 422, form=form, errors=errors)
-    result = await attempt(page, lambda: service.add_member(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        return await _people_page(page, paging, result.status_code, form=form, errors=result.errors)
-    if result.invitation is not None:
+
+    def then(added: service.Member) -> str | Awaitable[Response]:
+        if added.invitation is None:
+            return "/admin/people"
         # The invitation is shown once, here, as the API shows it once in its answer.
-        return await _people_page(page, paging, 201, invitation=result)
-    return see_other(saved(page, "/admin/people"))
+        return _people_page(page, paging, 201, invitation=added)
+
+    return await submit(
+        page,
+        data,
+        MemberCreate,
+        lambda body: service.add_member(page.rt, page.ctx, body),
+        lambda status, errors: _people_page(page, paging, status, form=form, errors=errors),
+        then,
+    )
 
 
 @router.post("/admin/guardianships")
 async def link_guardian(slug: str, request: Request, page: AdminPage, paging: Paging) -> Response:
     data = await read_form(request)
-    body, errors = validate(GuardianshipCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _people_page(page, paging, 422, form=data, errors=errors)
-    result = await attempt(page, lambda: service.link_guardian(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        return await _people_page(page, paging, result.status_code, form=data, errors=result.errors)
-    return see_other(saved(page, "/admin/people") + "#links")
+    return await submit(
+        page,
+        data,
+        GuardianshipCreate,
+        lambda body: service.link_guardian(page.rt, page.ctx, body),
+        lambda status, errors: _people_page(page, paging, status, form=data, errors=errors),
+        "/admin/people#links",
+    )
 
 
 @router.post("/admin/guardianships/{link_id}/remove")
 async def unlink_guardian(slug: str, link_id: LinkId, page: AdminPage) -> Response:
     await service.unlink_guardian(page.rt, page.ctx, link_id)
-    return see_other(saved(page, "/admin/people") + "#links")
+    return see_other(saved(page, "/admin/people#links"))
 
 
 async def _member_page(
@@ -165,14 +171,17 @@ async def member(slug: str, user_id: UserId, page: StaffPage) -> Response:
 async def update_member(slug: str, user_id: UserId, request: Request, page: AdminPage) -> Response:
     data = await read_form(request)
     data["roles"] = as_list(data.get("roles"))
-    body, errors = validate(MemberUpdate, data, page.visitor.gettext)
-    if body is None:
-        return await _member_page(page, user_id, 422, form=data, errors=errors)
-    result = await attempt(page, lambda: service.update_member(page.rt, page.ctx, user_id, body))
-    if isinstance(result, Refusal):
-        if result.status_code == 404:
+
+    async def again(status_code: int, errors: FieldErrors) -> Response:
+        if status_code == 404:  # not a member here: no page to show the form on
             raise NotFound(f"no member {user_id} in this academy")
-        return await _member_page(
-            page, user_id, result.status_code, form=data, errors=result.errors
-        )
-    return see_other(saved(page, f"/admin/people/{user_id}"))
+        return await _member_page(page, user_id, status_code, form=data, errors=errors)
+
+    return await submit(
+        page,
+        data,
+        MemberUpdate,
+        lambda body: service.update_member(page.rt, page.ctx, user_id, body),
+        again,
+        f"/admin/people/{user_id}",
+    )

@@ -4,6 +4,7 @@ holidays, as in the API."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,21 +18,19 @@ from halaqa.kit.pagination import PageParams
 from halaqa.reports.service import today_in
 from halaqa.schedules import holidays, service
 from halaqa.schedules.schemas import HolidayCreate, ScheduleCancel, ScheduleCreate
-from halaqa.web.forms import FieldErrors, read_form, validate
+from halaqa.web.forms import FieldErrors, read_form
 from halaqa.web.pages import AcademyPage, see_other
 from halaqa.web.routes.admin import labels
 from halaqa.web.routes.admin.common import (
     AdminPage,
     Paging,
-    Refusal,
     StaffPage,
     as_list,
-    attempt,
     choices,
     names,
-    prefixed,
     saved,
     show,
+    submit,
     unprefixed,
 )
 
@@ -136,19 +135,26 @@ async def schedules(slug: str, page: StaffPage, paging: Paging) -> Response:
 async def create_schedule(slug: str, request: Request, page: StaffPage, paging: Paging) -> Response:
     data = await read_form(request)
     data["weekdays"] = as_list(data.get("weekdays"))
-    body, errors = validate(ScheduleCreate, _schedule_body(data), page.visitor.gettext)
-    if body is None:
-        return await _schedules_page(page, paging, 422, form=data, errors=_slot_errors(errors))
     dry_run = data.get("action") == "preview"
-    result = await attempt(
-        page, lambda: service.create_schedule(page.rt, page.ctx, body, dry_run=dry_run)
+
+    def again(status_code: int, errors: FieldErrors) -> Awaitable[Response]:
+        return _schedules_page(page, paging, status_code, form=data, errors=_slot_errors(errors))
+
+    def then(outcome: service.Outcome) -> str | Awaitable[Response]:
+        # A preview (nothing booked) is shown with the form, to create it as it is.
+        if dry_run:
+            return _schedules_page(page, paging, form=data, preview=outcome)
+        return "/admin/schedules"
+
+    return await submit(
+        page,
+        data,
+        ScheduleCreate,
+        lambda body: service.create_schedule(page.rt, page.ctx, body, dry_run=dry_run),
+        again,
+        then,
+        fields=_schedule_body(data),
     )
-    if isinstance(result, Refusal):
-        errors = _slot_errors(result.errors)
-        return await _schedules_page(page, paging, result.status_code, form=data, errors=errors)
-    if dry_run:
-        return await _schedules_page(page, paging, form=data, preview=result)
-    return see_other(saved(page, "/admin/schedules"))
 
 
 @router.post("/admin/schedules/{schedule_id}/cancel")
@@ -156,17 +162,15 @@ async def cancel_schedule(
     slug: str, schedule_id: ScheduleId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
     form = await read_form(request)
-    prefix = f"cancel-{schedule_id}."
-    body, errors = validate(ScheduleCancel, unprefixed(form, prefix), page.visitor.gettext)
-    if body is None:
-        return await _schedules_page(page, paging, 422, form=form, errors=prefixed(errors, prefix))
-    result = await attempt(
-        page, lambda: service.cancel_schedule(page.rt, page.ctx, schedule_id, body)
+    return await submit(
+        page,
+        form,
+        ScheduleCancel,
+        lambda body: service.cancel_schedule(page.rt, page.ctx, schedule_id, body),
+        lambda status, errors: _schedules_page(page, paging, status, form=form, errors=errors),
+        "/admin/schedules",
+        prefix=f"cancel-{schedule_id}.",
     )
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, prefix)
-        return await _schedules_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/schedules"))
 
 
 @router.post("/admin/holidays")
@@ -174,17 +178,19 @@ async def add_holiday(slug: str, request: Request, page: AdminPage, paging: Pagi
     form = await read_form(request)
     data = unprefixed(form, HOLIDAY)
     data["cancel_sessions"] = "true" if data.get("cancel_sessions") else "false"
-    body, errors = validate(HolidayCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _schedules_page(page, paging, 422, form=form, errors=prefixed(errors, HOLIDAY))
-    result = await attempt(page, lambda: holidays.add_holiday(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, HOLIDAY)
-        return await _schedules_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/schedules") + "#holidays")
+    return await submit(
+        page,
+        form,
+        HolidayCreate,
+        lambda body: holidays.add_holiday(page.rt, page.ctx, body),
+        lambda status, errors: _schedules_page(page, paging, status, form=form, errors=errors),
+        "/admin/schedules#holidays",
+        prefix=HOLIDAY,
+        fields=data,
+    )
 
 
 @router.post("/admin/holidays/{holiday_id}/remove")
 async def remove_holiday(slug: str, holiday_id: HolidayId, page: AdminPage) -> Response:
     await holidays.delete_holiday(page.rt, page.ctx, holiday_id)
-    return see_other(saved(page, "/admin/schedules") + "#holidays")
+    return see_other(saved(page, "/admin/schedules#holidays"))

@@ -19,14 +19,7 @@ from halaqa.academies.settings import AcademySettings, effective_settings, merge
 from halaqa.web.forms import FORM, FieldErrors, message_for, read_form, validate
 from halaqa.web.nav import N_
 from halaqa.web.pages import AcademyPage, see_other
-from halaqa.web.routes.admin.common import (
-    AdminPage,
-    Refusal,
-    as_list,
-    attempt,
-    saved,
-    show,
-)
+from halaqa.web.routes.admin.common import AdminPage, Refusal, as_list, attempt, saved, show, submit
 
 router = APIRouter()
 DEFAULTS = AcademySettings()
@@ -236,7 +229,7 @@ def current_form(page: AcademyPage) -> dict[str, Any]:
     return form
 
 
-def _page(
+async def _page(
     page: AcademyPage, status_code: int = 200, *, form: dict[str, Any], errors: FieldErrors
 ) -> Response:
     locale = Locale.parse(page.visitor.language)
@@ -256,7 +249,7 @@ def _page(
 
 @router.get("/admin/settings")
 async def settings_page(slug: str, page: AdminPage) -> Response:
-    return _page(page, form=current_form(page), errors={})
+    return await _page(page, form=current_form(page), errors={})
 
 
 def _posted(data: dict[str, Any]) -> dict[str, Any]:
@@ -319,15 +312,15 @@ async def save_settings(slug: str, request: Request, page: AdminPage) -> Respons
     if patch is None:
         # A weekday's error ("blocked_weekdays.0") goes next to the weekdays.
         errors = {key.split(".")[0]: message for key, message in reversed(errors.items())}
-        return _page(page, 422, form=form, errors=errors)
+        return await _page(page, 422, form=form, errors=errors)
     changes = _changes(page, patch.model_dump())
     errors = _problems(page, changes)
     if errors:
-        return _page(page, 422, form=form, errors=errors)
+        return await _page(page, 422, form=form, errors=errors)
     if changes:
         result = await attempt(page, lambda: service.update_settings(page.rt, page.ctx, changes))
         if isinstance(result, Refusal):
-            return _page(page, result.status_code, form=form, errors=result.errors)
+            return await _page(page, result.status_code, form=form, errors=result.errors)
     return see_other(saved(page, "/admin/settings"))
 
 
@@ -335,10 +328,11 @@ async def save_settings(slug: str, request: Request, page: AdminPage) -> Respons
 async def save_academy(slug: str, request: Request, page: AdminPage) -> Response:
     data = await read_form(request)
     form = {**current_form(page), **data}
-    update, errors = validate(AcademyUpdate, data, page.visitor.gettext)
-    if update is None:
-        return _page(page, 422, form=form, errors=errors)
-    result = await attempt(page, lambda: service.update_academy(page.rt, page.ctx, update))
-    if isinstance(result, Refusal):
-        return _page(page, result.status_code, form=form, errors=result.errors)
-    return see_other(saved(page, "/admin/settings"))
+    return await submit(
+        page,
+        data,
+        AcademyUpdate,
+        lambda update: service.update_academy(page.rt, page.ctx, update),
+        lambda status, errors: _page(page, status, form=form, errors=errors),
+        "/admin/settings",
+    )

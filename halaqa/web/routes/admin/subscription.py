@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
+from halaqa.academies.auth import AcademyContext
 from halaqa.academies.repository import UserRepository
 from halaqa.billing import service as ledger
 from halaqa.catalog import subscription_service as service
@@ -23,20 +23,12 @@ from halaqa.catalog.subscription_schemas import (
     PaymentChange,
     RenewRequest,
 )
+from halaqa.kit.deps import Runtime
 from halaqa.kit.pagination import PageParams
-from halaqa.web.forms import FieldErrors, read_form, validate
-from halaqa.web.pages import AcademyPage, see_other
+from halaqa.web.forms import FieldErrors, Model, read_form
+from halaqa.web.pages import AcademyPage
 from halaqa.web.routes.admin import labels
-from halaqa.web.routes.admin.common import (
-    Paging,
-    Refusal,
-    StaffPage,
-    attempt,
-    prefixed,
-    saved,
-    show,
-    unprefixed,
-)
+from halaqa.web.routes.admin.common import Paging, Rerender, StaffPage, show, submit
 
 router = APIRouter()
 SubscriptionId = Annotated[int, Path(ge=1, le=2**62)]
@@ -94,60 +86,69 @@ async def subscription(
     return await _subscription_page(page, subscription_id, paging)
 
 
-async def _act(
+def _again(
+    page: AcademyPage, subscription_id: int, paging: PageParams, form: dict[str, Any]
+) -> Rerender:
+    """The subscription's page again, with what was wrong with one of its forms."""
+    return lambda status, errors: _subscription_page(
+        page, subscription_id, paging, status, form=form, errors=errors
+    )
+
+
+async def _form_action(
     page: AcademyPage,
     subscription_id: int,
     paging: PageParams,
-    form: dict[str, Any],
-    prefix: str,
-    schema: type[BaseModel] | None,
-    call: Callable[[Any], Awaitable[object]],
+    request: Request,
+    action: str,
+    model: type[Model],
+    change: Callable[[Runtime, AcademyContext, int, Model], Awaitable[object]],
 ) -> Response:
-    """One change to the subscription from one of its forms (fields named `prefix`…): the form
-    checked by the API's schema, then one service call; errors go next to that form's fields."""
-    body = None
-    if schema is not None:
-        body, errors = validate(schema, unprefixed(form, prefix), page.visitor.gettext)
-        if body is None:
-            return await _subscription_page(
-                page, subscription_id, paging, 422, form=form, errors=prefixed(errors, prefix)
-            )
-    result = await attempt(page, lambda: call(body))
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, prefix)
-        return await _subscription_page(
-            page, subscription_id, paging, result.status_code, form=form, errors=errors
-        )
-    return see_other(saved(page, f"/admin/subscriptions/{subscription_id}"))
+    """The `action` form (fields named `action.`…) read by `model`, then `change` of the service."""
+    form = await read_form(request)
+    return await submit(
+        page,
+        form,
+        model,
+        lambda body: change(page.rt, page.ctx, subscription_id, body),
+        _again(page, subscription_id, paging, form),
+        f"/admin/subscriptions/{subscription_id}",
+        prefix=f"{action}.",
+    )
+
+
+async def _button_action(
+    page: AcademyPage,
+    subscription_id: int,
+    paging: PageParams,
+    action: str,
+    change: Callable[[Runtime, AcademyContext, int], Awaitable[object]],
+) -> Response:
+    """The `action` button (no fields): `change` of the service."""
+    return await submit(
+        page,
+        {},
+        None,
+        lambda _: change(page.rt, page.ctx, subscription_id),
+        _again(page, subscription_id, paging, {}),
+        f"/admin/subscriptions/{subscription_id}",
+        prefix=f"{action}.",
+    )
 
 
 @router.post("/admin/subscriptions/{subscription_id}/activate")
 async def activate(
     slug: str, subscription_id: SubscriptionId, page: StaffPage, paging: Paging
 ) -> Response:
-    return await _act(
-        page,
-        subscription_id,
-        paging,
-        {},
-        "activate.",
-        None,
-        lambda _: service.activate(page.rt, page.ctx, subscription_id),
-    )
+    return await _button_action(page, subscription_id, paging, "activate", service.activate)
 
 
 @router.post("/admin/subscriptions/{subscription_id}/pause")
 async def pause(
     slug: str, subscription_id: SubscriptionId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
-    return await _act(
-        page,
-        subscription_id,
-        paging,
-        await read_form(request),
-        "pause.",
-        PauseRequest,
-        lambda body: service.pause(page.rt, page.ctx, subscription_id, body),
+    return await _form_action(
+        page, subscription_id, paging, request, "pause", PauseRequest, service.pause
     )
 
 
@@ -155,29 +156,15 @@ async def pause(
 async def resume(
     slug: str, subscription_id: SubscriptionId, page: StaffPage, paging: Paging
 ) -> Response:
-    return await _act(
-        page,
-        subscription_id,
-        paging,
-        {},
-        "resume.",
-        None,
-        lambda _: service.resume(page.rt, page.ctx, subscription_id),
-    )
+    return await _button_action(page, subscription_id, paging, "resume", service.resume)
 
 
 @router.post("/admin/subscriptions/{subscription_id}/cancel")
 async def cancel(
     slug: str, subscription_id: SubscriptionId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
-    return await _act(
-        page,
-        subscription_id,
-        paging,
-        await read_form(request),
-        "cancel.",
-        CancelRequest,
-        lambda body: service.cancel(page.rt, page.ctx, subscription_id, body),
+    return await _form_action(
+        page, subscription_id, paging, request, "cancel", CancelRequest, service.cancel
     )
 
 
@@ -185,14 +172,8 @@ async def cancel(
 async def renew(
     slug: str, subscription_id: SubscriptionId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
-    return await _act(
-        page,
-        subscription_id,
-        paging,
-        await read_form(request),
-        "renew.",
-        RenewRequest,
-        lambda body: service.renew(page.rt, page.ctx, subscription_id, body),
+    return await _form_action(
+        page, subscription_id, paging, request, "renew", RenewRequest, service.renew
     )
 
 
@@ -205,12 +186,13 @@ async def set_payment(
     page: StaffPage,
     paging: Paging,
 ) -> Response:
-    return await _act(
+    form = await read_form(request)
+    return await submit(
         page,
-        subscription_id,
-        paging,
-        await read_form(request),
-        f"payment-{number}.",
+        form,
         PaymentChange,
         lambda body: service.set_payment(page.rt, page.ctx, subscription_id, number, body),
+        _again(page, subscription_id, paging, form),
+        f"/admin/subscriptions/{subscription_id}",
+        prefix=f"payment-{number}.",
     )

@@ -17,19 +17,17 @@ from halaqa.catalog import subscription_service as service
 from halaqa.catalog.subscription_repository import SubscriptionFilter, SubscriptionRepository
 from halaqa.catalog.subscription_schemas import PackageCreate, SubscriptionCreate
 from halaqa.kit.pagination import PageParams
-from halaqa.web.forms import FieldErrors, read_form, validate
-from halaqa.web.pages import AcademyPage, see_other
+from halaqa.web.forms import FieldErrors, read_form
+from halaqa.web.pages import AcademyPage
 from halaqa.web.routes.admin import labels
 from halaqa.web.routes.admin.common import (
     Paging,
-    Refusal,
+    Rerender,
     StaffPage,
-    attempt,
     choices,
     names,
-    prefixed,
-    saved,
     show,
+    submit,
     unprefixed,
 )
 
@@ -91,44 +89,54 @@ async def subscriptions(slug: str, page: StaffPage, paging: Paging) -> Response:
     return await _subscriptions_page(page, paging)
 
 
+def _again(page: AcademyPage, paging: PageParams, form: dict[str, Any] | None = None) -> Rerender:
+    """The page again, with what was wrong with one of its forms."""
+    return lambda status, errors: _subscriptions_page(
+        page, paging, status, form=form, errors=errors
+    )
+
+
 @router.post("/admin/packages")
 async def create_package(slug: str, request: Request, page: StaffPage, paging: Paging) -> Response:
     form = await read_form(request)
     data = unprefixed(form, PACKAGE)
     data["active"] = "true" if data.get("active") else "false"
-    body, errors = validate(PackageCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _subscriptions_page(
-            page, paging, 422, form=form, errors=prefixed(errors, PACKAGE)
-        )
-    result = await attempt(page, lambda: service.create_package(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, PACKAGE)
-        return await _subscriptions_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/subscriptions") + "#packages")
+    return await submit(
+        page,
+        form,
+        PackageCreate,
+        lambda body: service.create_package(page.rt, page.ctx, body),
+        _again(page, paging, form),
+        "/admin/subscriptions#packages",
+        prefix=PACKAGE,
+        fields=data,
+    )
 
 
 @router.post("/admin/subscriptions")
 async def subscribe(slug: str, request: Request, page: StaffPage, paging: Paging) -> Response:
     data = await read_form(request)
-    body, errors = validate(SubscriptionCreate, data, page.visitor.gettext)
-    if body is None:
-        return await _subscriptions_page(page, paging, 422, form=data, errors=errors)
-    result = await attempt(page, lambda: service.create_subscription(page.rt, page.ctx, body))
-    if isinstance(result, Refusal):
-        return await _subscriptions_page(
-            page, paging, result.status_code, form=data, errors=result.errors
-        )
-    return see_other(saved(page, f"/admin/subscriptions/{result.id}"))
+    return await submit(
+        page,
+        data,
+        SubscriptionCreate,
+        lambda body: service.create_subscription(page.rt, page.ctx, body),
+        _again(page, paging, data),
+        lambda subscription: f"/admin/subscriptions/{subscription.id}",
+    )
 
 
 @router.post("/admin/ledger-flags/{flag_id}/retry")
 async def retry_flag(slug: str, flag_id: FlagId, page: StaffPage, paging: Paging) -> Response:
-    result = await attempt(page, lambda: ledger.retry_flag(page.rt, page.ctx, flag_id))
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, f"flag-{flag_id}.")
-        return await _subscriptions_page(page, paging, result.status_code, errors=errors)
-    return see_other(saved(page, "/admin/subscriptions") + "#flags")
+    return await submit(
+        page,
+        {},
+        None,
+        lambda _: ledger.retry_flag(page.rt, page.ctx, flag_id),
+        _again(page, paging),
+        "/admin/subscriptions#flags",
+        prefix=f"flag-{flag_id}.",
+    )
 
 
 @router.post("/admin/ledger-flags/{flag_id}/dismiss")
@@ -136,14 +144,12 @@ async def dismiss_flag(
     slug: str, flag_id: FlagId, request: Request, page: StaffPage, paging: Paging
 ) -> Response:
     form = await read_form(request)
-    prefix = f"flag-{flag_id}."
-    body, errors = validate(DismissIn, unprefixed(form, prefix), page.visitor.gettext)
-    if body is None:
-        return await _subscriptions_page(
-            page, paging, 422, form=form, errors=prefixed(errors, prefix)
-        )
-    result = await attempt(page, lambda: ledger.dismiss_flag(page.rt, page.ctx, flag_id, body.note))
-    if isinstance(result, Refusal):
-        errors = prefixed(result.errors, prefix)
-        return await _subscriptions_page(page, paging, result.status_code, form=form, errors=errors)
-    return see_other(saved(page, "/admin/subscriptions") + "#flags")
+    return await submit(
+        page,
+        form,
+        DismissIn,
+        lambda body: ledger.dismiss_flag(page.rt, page.ctx, flag_id, body.note),
+        _again(page, paging, form),
+        "/admin/subscriptions#flags",
+        prefix=f"flag-{flag_id}.",
+    )
