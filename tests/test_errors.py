@@ -194,7 +194,7 @@ async def test_streamed_body_over_the_limit_is_413_and_writes_nothing(
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/nothing-here", "/api/v2/me", f"/api/v1/academies/{SLUG}/members/1/extra", "/x"],
+    ["/api/v1/nothing-here", "/api/v2/me", f"/api/v1/academies/{SLUG}/members/1/extra", "/api/x"],
 )
 async def test_unknown_route_is_a_json_404(api: Api, admin: Person, path: str) -> None:
     response = await api.client.get(path, headers=admin.headers)
@@ -358,10 +358,27 @@ async def test_an_unexpected_error_is_a_json_500_that_tells_nothing(
     async def broken() -> None:
         raise RuntimeError("secret internals")
 
-    app.add_api_route("/test-only/broken", broken)
+    app.add_api_route("/api/test-only/broken", broken)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://halaqa.test") as client:
-        response = await client.get("/test-only/broken")
+        response = await client.get("/api/test-only/broken")
     assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.text
     assert "secret internals" in caplog.text  # logged for the operator instead
+
+
+async def test_an_unexpected_error_on_a_page_is_a_page_that_tells_nothing(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/test-only/broken", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://halaqa.test") as client:
+        response = await client.get("/test-only/broken", headers={"Accept-Language": "en"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Something went wrong on our side" in response.text
+    assert "secret internals" not in response.text
+    assert "secret internals" in caplog.text

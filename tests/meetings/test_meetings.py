@@ -259,7 +259,8 @@ async def test_the_worker_opens_the_room_when_the_session_is_ready(
     clock.set(TOMORROW - timedelta(minutes=15))
     worker = Worker(app.state.database, app.state.settings, app.state.secret)
     done = await worker.tick()
-    assert (done["session_steps"], done["jobs"]) == (1, 1)
+    # The room's job, and the notifications of the session's creation and of its room opening.
+    assert (done["session_steps"], done["jobs"]) == (1, 4)
     async with api.database.transaction() as session:
         room = (await session.scalars(select(SessionRoom))).one()
     assert (room.session_id, room.status, room.provider) == (made["id"], "open", "link")
