@@ -134,6 +134,9 @@ class LoadSpec:
     rooms: int
     warmup_s: float
     measure_s: float
+    # Events per second offered on a fixed timetable (spread over the streams), latency counted
+    # from when each was due; 0: each stream sends again as soon as it is answered.
+    rate: float = 0.0
 
 
 @dataclass
@@ -168,14 +171,23 @@ async def _load(spec: LoadSpec) -> LoadResult:
     window_start = started + spec.warmup_s
     window_end = window_start + spec.measure_s
 
+    interval = spec.concurrency / spec.rate if spec.rate > 0 else 0.0
+
     async def send_events(events: EventStream, client: httpx.AsyncClient) -> None:
+        # Paced streams start staggered, so the offered load is even rather than in bursts.
+        due = started + interval * events.stream / spec.concurrency
         while time.perf_counter() < window_end:
+            if interval:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            this_due, due = due, due + interval
             body = events.next_body()
             headers = {
                 "Authorization": sign(body, API_KEY, API_SECRET),
                 "Content-Type": WEBHOOK_CONTENT_TYPE,
             }
-            sent_at = time.perf_counter()
+            # Paced: an answer late enough to delay the next send counts that wait too (no
+            # coordinated omission), so latency runs from when the event was due.
+            sent_at = min(time.perf_counter(), this_due) if interval else time.perf_counter()
             try:
                 response = await client.post(spec.url, content=body, headers=headers)
             except httpx.HTTPError as error:
