@@ -5,19 +5,22 @@ are written together in one transaction (a "group commit": one commit for many e
 makes ingest fast), and a request whose batch has not committed within `webhook_answer_ms`
 writes its event to a spool file (fsynced) and answers anyway, so a slow database never holds
 LiveKit's per-room queue. Spooled events are moved into the database later, by any server process
-on the machine; the unique event id makes a second copy harmless. Nothing answered 2xx is lost,
-even if the process is killed right after.
+on the machine (each file by one process at a time, under a lock the system drops if that process
+dies); the unique event id makes a second copy harmless. Nothing answered 2xx is lost, even if the
+process is killed right after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,14 +32,15 @@ from halaqa.config import Settings
 from halaqa.db.session import Database
 from halaqa.kit.deps import Runtime
 from halaqa.meetings.repository import add_events
-from halaqa.models import MeetingEvent
 from halaqa.worker.jobs import enqueue
 
 log = logging.getLogger("halaqa.webhooks")
 
 PROCESS = "meetings.process_event"
 BATCH = 200  # events per transaction at most
-WRITERS = 4  # batches committing at once
+# Batches committing at once. SQLite lets one transaction write at a time: a second one would
+# only wait in its busy handler, which sleeps in steps of up to 100 ms.
+WRITERS = {"postgresql": 4, "sqlite": 1}
 DRAIN_EVERY_SECONDS = 5.0
 
 
@@ -64,7 +68,8 @@ class WebhookInbox:
         self._waiting: list[Waiting] = []
         self._to_spool: list[Waiting] = []
         self._wake, self._spool_wake = asyncio.Event(), asyncio.Event()
-        self._writers = asyncio.Semaphore(WRITERS)
+        self._stopped = asyncio.Event()  # wakes the drain to stop
+        self._writers = asyncio.Semaphore(WRITERS.get(database.dialect, 1))
         self._writes: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -75,9 +80,11 @@ class WebhookInbox:
         except Exception:
             log.exception("spooled webhooks stay on disk until the database answers")
         self._stopping = False
+        self._stopped.clear()
         self._tasks = [
             asyncio.create_task(self._write_batches(), name="halaqa-webhook-inbox"),
             asyncio.create_task(self._write_spool(), name="halaqa-webhook-spool"),
+            asyncio.create_task(self._drain_now_and_then(), name="halaqa-webhook-drain"),
         ]
 
     async def stop(self) -> None:
@@ -85,6 +92,7 @@ class WebhookInbox:
         self._stopping = True
         self._wake.set()
         self._spool_wake.set()
+        self._stopped.set()
         await asyncio.gather(*self._tasks)
         self._tasks = []
 
@@ -111,11 +119,8 @@ class WebhookInbox:
         return await spooled
 
     async def _write_batches(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_drain = loop.time() + DRAIN_EVERY_SECONDS
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), DRAIN_EVERY_SECONDS)
+            await self._wake.wait()
             self._wake.clear()
             while self._waiting:
                 # Several batches commit side by side; a batch forms while the others commit.
@@ -124,15 +129,20 @@ class WebhookInbox:
                 write = asyncio.create_task(self._write(batch))
                 self._writes.add(write)
                 write.add_done_callback(self._written)
-            if loop.time() < next_drain or self._stopping:
-                continue
-            next_drain = loop.time() + DRAIN_EVERY_SECONDS
-            if self._has_spool():
-                try:
-                    await self.drain_spool()
-                except Exception:
-                    log.exception("moving spooled webhooks into the database failed")
         await asyncio.gather(*self._writes)
+
+    async def _drain_now_and_then(self) -> None:
+        """Moves what was kept on disk into the database every few seconds, beside the batches
+        (never holding them up)."""
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), DRAIN_EVERY_SECONDS)
+            if self._stopping or not self._has_spool():
+                continue
+            try:
+                await self.drain_spool()
+            except Exception:
+                log.exception("moving spooled webhooks into the database failed")
 
     def _written(self, write: asyncio.Task[None]) -> None:
         self._writes.discard(write)
@@ -156,9 +166,7 @@ class WebhookInbox:
         of the new ones by event id."""
         unique = list({a.event_id: a for a in reversed(arrivals)}.values())
         async with self.database.transaction() as session:
-            new = await add_events(
-                session, [MeetingEvent(**asdict(a), status="received") for a in unique]
-            )
+            new = await add_events(session, [{**asdict(a), "status": "received"} for a in unique])
             by_academy: dict[int, list[int]] = {}
             for arrival in unique:
                 if arrival.event_id in new:
@@ -210,22 +218,45 @@ class WebhookInbox:
         return self.spool_dir.is_dir() and any(self.spool_dir.glob("*.jsonl"))
 
     async def drain_spool(self) -> int:
-        """Moves spooled events into the database; how many events were moved."""
+        """Moves spooled events into the database; how many events were moved. A file another
+        process is moving is left to it."""
         if not self.spool_dir.is_dir():
             return 0
         moved = 0
         for path in sorted(self.spool_dir.glob("*.jsonl")):
-            try:
-                arrivals = _read_spooled(path)
-            except FileNotFoundError:
-                continue  # another process moved it
-            for start in range(0, len(arrivals), BATCH):
-                await self._store(arrivals[start : start + BATCH])
-            path.unlink(missing_ok=True)
-            moved += len(arrivals)
+            with _claimed(path) as arrivals:
+                if arrivals is None:
+                    continue  # moved, or being moved, by another process
+                for start in range(0, len(arrivals), BATCH):
+                    async with self._writers:  # a writer's turn, as a batch of requests takes
+                        await self._store(arrivals[start : start + BATCH])
+                path.unlink(missing_ok=True)  # under the claim: no one reads it again
+                moved += len(arrivals)
         if moved:
             log.info("moved %s spooled webhooks into the database", moved)
         return moved
+
+
+@contextlib.contextmanager
+def _claimed(path: Path) -> Iterator[list[Arrival] | None]:
+    """The events of a spool file, claimed by an exclusive lock for as long as the block runs;
+    None when another process holds the claim or the file is gone. The system drops the lock if
+    this process dies, and the file is then moved by another."""
+    try:
+        file = path.open("r", encoding="utf-8")
+    except FileNotFoundError:
+        yield None
+        return
+    with file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        if not path.exists():  # moved and removed by another process before the claim
+            yield None
+            return
+        yield [_arrival(line) for line in file.read().splitlines()]
 
 
 def _database_key(database_url: str) -> str:
@@ -234,10 +265,7 @@ def _database_key(database_url: str) -> str:
     ).hexdigest()[:16]
 
 
-def _read_spooled(path: Path) -> list[Arrival]:
-    arrivals = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        record: dict[str, Any] = json.loads(line)
-        record["received_at"] = datetime.fromisoformat(record["received_at"])
-        arrivals.append(Arrival(**record))
-    return arrivals
+def _arrival(line: str) -> Arrival:
+    record: dict[str, Any] = json.loads(line)
+    record["received_at"] = datetime.fromisoformat(record["received_at"])
+    return Arrival(**record)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,21 +135,26 @@ async def configs_with_key(session: AsyncSession, api_key: str) -> Sequence[Meet
     return result.all()
 
 
-async def add_events(session: AsyncSession, events: Sequence[MeetingEvent]) -> dict[str, int]:
-    """Stores those events not stored already (by provider and event id), in one statement;
-    the row ids of the new ones by event id."""
-    if not events:
-        return {}
-    dialect = session.get_bind().dialect.name
+def _insert_events(dialect: str) -> Insert:
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    columns = [c.key for c in MeetingEvent.__table__.columns if c.key != "id"]
-    rows = [{key: getattr(event, key) for key in columns} for event in events]
-    result = await session.execute(
+    return (
         insert(MeetingEvent)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(MeetingEvent.event_id, MeetingEvent.id)
     )
+
+
+# One statement per dialect, compiled once and cached: each batch of webhooks reuses it.
+_INSERT_EVENTS = {dialect: _insert_events(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def add_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Stores those events (their columns) not stored already (by provider and event id), in
+    one round trip; the row ids of the new ones by event id."""
+    if not rows:
+        return {}
+    connection = await session.connection()
+    result = await connection.execute(_INSERT_EVENTS[connection.dialect.name], list(rows))
     return {event_id: int(row_id) for event_id, row_id in result.all()}
 
 
