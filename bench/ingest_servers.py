@@ -95,9 +95,11 @@ def _spool(work_dir: Path) -> Path:
 
 
 def spooled_events(work_dir: Path) -> int:
-    """Events Halaqa still keeps on local disk, not yet in the database."""
+    """Events Halaqa still keeps on local disk, not yet in the database (a file per batch kept,
+    a line per event, in a folder per database)."""
     spool = _spool(work_dir)
-    return len(list(spool.glob("*.json"))) if spool.is_dir() else 0
+    files = spool.rglob("*.jsonl") if spool.is_dir() else ()
+    return sum(len(path.read_text(encoding="utf-8").splitlines()) for path in files)
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
