@@ -4,6 +4,7 @@ when the database is slow or down, so nothing answered 2xx is lost."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -120,6 +121,25 @@ async def test_what_a_killed_process_kept_on_disk_is_stored_by_the_next(
     [event] = await stored(api)
     assert (event.event_id, event.body, event.status) == ("EV_kept", body, "received")
     assert list(successor.spool_dir.glob("*")) == []
+
+
+async def test_a_spool_file_another_process_is_moving_is_left_to_it(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
+) -> None:
+    room = await open_room(api, app, clock, livekit)
+    livekit.join(room, "user-1")
+    body = encode_webhook(last(livekit, "participant_joined")).decode()
+    arrival = Arrival("livekit", "EV_claimed", "participant_joined", room, 1, body, START)
+    inbox: WebhookInbox = app.state.webhook_inbox
+    await asyncio.to_thread(inbox._spool, [arrival])
+    [path] = inbox.spool_dir.glob("*.jsonl")
+    with path.open() as elsewhere:
+        fcntl.flock(elsewhere, fcntl.LOCK_EX)  # another server process is moving it
+        assert await inbox.drain_spool() == 0
+        assert path.exists()
+    assert await inbox.drain_spool() == 1  # that process died before it was done
+    assert [e.event_id for e in await stored(api)] == ["EV_claimed"]
+    assert list(inbox.spool_dir.glob("*.jsonl")) == []
 
 
 async def test_an_inbox_that_is_not_running_takes_nothing(api: Api, app: FastAPI) -> None:
