@@ -280,7 +280,11 @@ def report(results: list[BackendResult]) -> None:
             f"stored = sent) " + ("met" if met else "[red]not met[/red]")
         )
         if result.spooled_left:
-            console.print(f"  {result.spooled_left} events still in Halaqa's spool at the end")
+            console.print(
+                f"  {result.spooled_left} events still in Halaqa's spool at the end (copies of "
+                "events whose batch committed after they were kept on disk, or events not moved "
+                "yet: the next server start moves them, copies as no-ops)"
+            )
         for target in (result.halaqa, result.plain):
             for check in target.checks:
                 console.print(f"  {target.name} check: {check}", markup=False)
