@@ -103,7 +103,7 @@ TIMED: list[tuple[str, object, str]] = [
     ("read students, overrides, last changes", FinalisationBatchRepository, "overrides"),
     ("read students, overrides, last changes", FinalisationBatchRepository, "last_changes"),
     ("assess (fold + policy)", batch, "assess_unique"),
-    ("record values", batch, "record_values"),
+    ("record values", batch, "record_rows"),
     ("write records (DELETE + bulk INSERT)", FinalisationBatchRepository, "replace_records"),
     ("conclude (stamp, settle)", batch, "conclude"),
     ("queue follow-ups", batch, "queue_follow_ups"),

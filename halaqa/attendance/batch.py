@@ -23,7 +23,7 @@ from halaqa.attendance.finalisation import (
     as_override,
     conclude,
     queue_follow_ups,
-    record_values,
+    record_rows,
     shape_from,
 )
 from halaqa.attendance.policy import Override
@@ -42,9 +42,9 @@ async def finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
     with gc_paused():
         assessments = await _assessed(batch, sessions, settings)
         records = [
-            values
+            row
             for session, assessment in zip(sessions, assessments, strict=True)
-            for values in record_values(session, assessment, now)
+            for row in record_rows(session, assessment, now)
         ]
     await batch.replace_records(records)
     changes = await batch.last_changes()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from halaqa.attendance.finalisation import RECORD_COLUMNS, RecordRow
 from halaqa.attendance.folding import EventRow
 from halaqa.db.types import UTCDateTime
 from halaqa.models import (
@@ -111,39 +112,35 @@ class FinalisationBatchRepository:
         )
         return {row.session_id: row for row in rows}
 
-    async def replace_records(self, records: Sequence[dict[str, Any]]) -> None:
-        """The sessions' records become `records` (finalisation.record_values, every one with the
-        same keys in the same order): one DELETE of the old ones, then the new ones in bulk —
-        COPY on PostgreSQL, INSERTs of as many rows as a statement may carry on SQLite. Not
-        executemany: SQLite checks a row's constraints much faster within one statement, and
-        binding 5 million values one by one through SQLAlchemy's types costs more than the
-        folding itself."""
+    async def replace_records(self, records: Sequence[RecordRow]) -> None:
+        """The sessions' records become `records` (rows of finalisation.RECORD_COLUMNS): one
+        DELETE of the old ones, then the new ones in bulk — COPY on PostgreSQL, INSERTs of as
+        many rows as a statement may carry on SQLite. Not executemany: SQLite checks a row's
+        constraints much faster within one statement, and binding 5 million values one by one
+        through SQLAlchemy's types costs more than the folding itself."""
         # By session only (the batch may span academies): through the (session, user) key.
         await self.session.execute(
             delete(AttendanceRecord).where(AttendanceRecord.session_id.in_(self.ids))
         )  # also what opens the transaction on PostgreSQL's connection before the COPY
         if not records:
             return
-        columns = list(records[0])
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             await driver.copy_records_to_table(
-                AttendanceRecord.__tablename__,
-                records=[tuple(record.values()) for record in records],
-                columns=columns,
+                AttendanceRecord.__tablename__, records=records, columns=RECORD_COLUMNS
             )
             return
-        instants = [i for i, name in enumerate(columns) if name in _INSTANTS]
-        last: list[datetime | None] = [None] * len(columns)
-        text = [""] * len(columns)
-        size = _MOST_VALUES // len(columns)
+        instants = [i for i, name in enumerate(RECORD_COLUMNS) if name in _INSTANTS]
+        last: list[datetime | None] = [None] * len(RECORD_COLUMNS)
+        text = [""] * len(RECORD_COLUMNS)
+        size = _MOST_VALUES // len(RECORD_COLUMNS)
         for start in range(0, len(records), size):
             chunk = records[start : start + size]
             values: list[Any] = []
             for record in chunk:
-                row = list(record.values())
+                row = list(record)
                 for i in instants:
                     instant = row[i]
                     if instant is None:
@@ -152,9 +149,9 @@ class FinalisationBatchRepository:
                         last[i], text[i] = instant, _sqlite_instant(instant)
                     row[i] = text[i]
                 values += row
-            marks = ", ".join(["(" + ", ".join(["?"] * len(columns)) + ")"] * len(chunk))
+            marks = ", ".join(["(" + ", ".join(["?"] * len(RECORD_COLUMNS)) + ")"] * len(chunk))
             await connection.exec_driver_sql(
-                f"INSERT INTO {AttendanceRecord.__tablename__} ({', '.join(columns)}) "  # noqa: S608
+                f"INSERT INTO {AttendanceRecord.__tablename__} ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608
                 f"VALUES {marks}",
                 tuple(values),
             )

@@ -7,16 +7,19 @@ queued each time, so they can put right what the last computation decided.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from halaqa.academies.auth import Actor
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import AcademySettings, effective_settings
-from halaqa.attendance.assessment import Assessment, SessionShape, assess
+from halaqa.attendance.assessment import Assessment, Role, SessionShape, assess
+from halaqa.attendance.folding import Source
 from halaqa.attendance.policy import AttendanceStatus, Decider, Override, outcome_transition
 from halaqa.attendance.repository import AttendanceRepository, PresenceRepository
 from halaqa.attendance.service import as_folding
@@ -93,34 +96,77 @@ def records_of(
     ]
 
 
+# A record's columns, in the order of `record_rows`.
+RECORD_COLUMNS = (
+    "academy_id",
+    "session_id",
+    "user_id",
+    "role",
+    "first_join",
+    "last_leave",
+    "seconds",
+    "window_start",
+    "window_seconds",
+    "reconnects",
+    "inferred_end",
+    "sources",
+    "computed_status",
+    "status",
+    "status_source",
+    "computed_at",
+)
+
+
+RecordRow = tuple[Any, ...]
+# Each status, role and decider as the plain text a column keeps (a lookup: reading an enum
+# member's value a million times costs more).
+_TEXT: dict[StrEnum, str] = {
+    member: member.value for kind in (AttendanceStatus, Decider, Role) for member in kind
+}
+
+
+@functools.cache
+def _sources_text(sources: frozenset[Source]) -> str:
+    return ",".join(sorted(sources))
+
+
+def record_rows(session: ClassSession, assessment: Assessment, now: datetime) -> list[RecordRow]:
+    """The session's records, one per teacher and student, as rows of RECORD_COLUMNS (for
+    writing many in bulk: no mapping per record)."""
+    academy_id, session_id = session.academy_id, session.id
+    rows = []
+    for attendee in assessment.attendees:
+        presence = attendee.presence
+        rows.append(
+            (
+                academy_id,
+                session_id,
+                attendee.user_id,
+                _TEXT[attendee.role],
+                presence.first_join if presence else None,
+                presence.last_leave if presence else None,
+                presence.seconds if presence else 0,
+                attendee.window_start,
+                attendee.window_seconds,
+                presence.reconnects if presence else 0,
+                presence.inferred_end if presence else False,
+                _sources_text(attendee.sources),
+                _TEXT[attendee.computed],
+                _TEXT[attendee.decision.status],
+                _TEXT[attendee.decision.source],
+                now,
+            )
+        )
+    return rows
+
+
 def record_values(
     session: ClassSession, assessment: Assessment, now: datetime
 ) -> list[dict[str, Any]]:
     """The columns of the session's records, one per teacher and student."""
-    values = []
-    for attendee in assessment.attendees:
-        presence = attendee.presence
-        values.append(
-            {
-                "academy_id": session.academy_id,
-                "session_id": session.id,
-                "user_id": attendee.user_id,
-                "role": attendee.role.value,
-                "first_join": presence.first_join if presence else None,
-                "last_leave": presence.last_leave if presence else None,
-                "seconds": presence.seconds if presence else 0,
-                "window_start": attendee.window_start,
-                "window_seconds": attendee.window_seconds,
-                "reconnects": presence.reconnects if presence else 0,
-                "inferred_end": presence.inferred_end if presence else False,
-                "sources": ",".join(sorted(attendee.sources)),
-                "computed_status": attendee.computed.value,
-                "status": attendee.decision.status.value,
-                "status_source": attendee.decision.source.value,
-                "computed_at": now,
-            }
-        )
-    return values
+    return [
+        dict(zip(RECORD_COLUMNS, row, strict=True)) for row in record_rows(session, assessment, now)
+    ]
 
 
 async def finalise(rt: Runtime, session: ClassSession) -> None:
