@@ -19,7 +19,7 @@ from sqlalchemy import select
 from halaqa.kit.clock import FrozenClock
 from halaqa.models import Job, SessionRoom
 from tests.api import Api, Person, assert_error
-from tests.catalog.school import audit, enrolled, new_group, ok, school
+from tests.catalog.school import School, audit, enrolled, new_group, ok, school
 from tests.conftest import START
 from tests.livekit import FakeLiveKit
 from tests.meetings.test_livekit import claims, room_of, tick
@@ -48,6 +48,22 @@ WITH_SCREEN = [*WITHOUT_SCREEN, Source.SCREEN_SHARE, Source.SCREEN_SHARE_AUDIO]
 CONNECTED = proto_models.ParticipantPermission(
     can_subscribe=True, can_publish=True, can_publish_data=True
 )
+
+
+# Who may not run a live class, and how each is refused.
+REFUSED = pytest.mark.parametrize(
+    ("who", "status", "code"),
+    [
+        ("student", 403, "not_allowed"),
+        ("parent", 403, "not_allowed"),
+        ("other_teacher", 404, "not_found"),  # not their class: not even seen
+    ],
+)
+
+
+def refused(s: School, who: str) -> Person:
+    """The person a REFUSED case names."""
+    return {"student": s.students[0], "parent": s.parent, "other_teacher": s.other_teacher}[who]
 
 
 @pytest.fixture
@@ -193,14 +209,7 @@ async def test_with_nobody_in_the_room_only_later_tokens_change(
     assert "screen_share" in (joined.video.can_publish_sources or [])
 
 
-@pytest.mark.parametrize(
-    ("who", "status", "code"),
-    [
-        ("student", 403, "not_allowed"),
-        ("parent", 403, "not_allowed"),
-        ("other_teacher", 404, "not_found"),  # not their class: not even seen
-    ],
-)
+@REFUSED
 async def test_only_the_teacher_and_staff_decide_who_shares(
     api: Api,
     app: FastAPI,
@@ -212,7 +221,7 @@ async def test_only_the_teacher_and_staff_decide_who_shares(
 ) -> None:
     live = await group_class(api, app, clock, livekit)
     s = live.s
-    person = {"student": s.students[0], "parent": s.parent, "other_teacher": s.other_teacher}[who]
+    person = refused(s, who)
     livekit.join(live.room, identity(s.students[0]))
     assert_error(await share(api, person, live, True), status, code)
     assert updated(livekit) == []
@@ -386,14 +395,7 @@ async def test_a_class_that_is_not_running_is_not_ended(
     assert livekit.calls_to("DeleteRoom") == []
 
 
-@pytest.mark.parametrize(
-    ("who", "status", "code"),
-    [
-        ("student", 403, "not_allowed"),
-        ("parent", 403, "not_allowed"),
-        ("other_teacher", 404, "not_found"),
-    ],
-)
+@REFUSED
 async def test_only_the_teacher_and_staff_end_a_class(
     api: Api,
     app: FastAPI,
@@ -405,7 +407,7 @@ async def test_only_the_teacher_and_staff_end_a_class(
 ) -> None:
     live, _egress = await live_class(api, app, clock, livekit)
     s = live.s
-    person = {"student": s.students[0], "parent": s.parent, "other_teacher": s.other_teacher}[who]
+    person = refused(s, who)
     assert_error(await end(api, person, live), status, code)
     assert await session_status(api, live) == "ongoing"
     assert livekit.room(live.room) is not None

@@ -16,7 +16,7 @@ from halaqa.kit.clock import FrozenClock
 from tests.api import Api, Person, assert_error
 from tests.catalog.school import audit, ok, school
 from tests.livekit import FakeLiveKit
-from tests.meetings.test_controls import group_class, identity
+from tests.meetings.test_controls import REFUSED, group_class, identity, refused
 from tests.meetings.test_livekit import room_of, tick
 from tests.meetings.test_recordings import (
     READY_AT,
@@ -192,14 +192,7 @@ async def test_the_staff_may_take_the_teacher_out(
 # --- who, and when ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("who", "status", "code"),
-    [
-        ("student", 403, "not_allowed"),
-        ("parent", 403, "not_allowed"),
-        ("other_teacher", 404, "not_found"),  # not their class: not even seen
-    ],
-)
+@REFUSED
 async def test_only_the_teacher_and_staff_mute_and_remove(
     api: Api,
     app: FastAPI,
@@ -213,7 +206,7 @@ async def test_only_the_teacher_and_staff_mute_and_remove(
     s = live.s
     target = s.students[1]
     in_room(livekit, live, target)
-    person = {"student": s.students[0], "parent": s.parent, "other_teacher": s.other_teacher}[who]
+    person = refused(s, who)
     assert_error(await mute(api, person, live, target.id, "microphone"), status, code)
     assert_error(await remove(api, person, live, target.id), status, code)
     assert tracks(livekit, live, target) == {"CAMERA": False, "MICROPHONE": False}
