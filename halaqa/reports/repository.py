@@ -219,6 +219,11 @@ class ReportRepository(TenantRepository):
             condition = and_(condition, ClassSession.group_id == group_id)
         return condition
 
+    async def sessions_held(self, window: Window, *, limit: int) -> list[ClassSession]:
+        """The sessions that took place (completed, or absent), every teacher's."""
+        query = select(ClassSession).where(self._held_in(window, None, None))
+        return await self._sessions(query, limit)
+
     async def absentees(
         self,
         window: Window,

@@ -1,11 +1,13 @@
 """Attendance reports: per session (with everyone's presence timeline), per student, per group,
-per teacher, the absentees of a period, and the students with a run of consecutive absences.
+per teacher, the absentees of a period, the students with a run of consecutive absences, and
+every class held in a period with its students' tally (the overview's weekly rate).
 
-Who sees what. Staff (admins, supervisors) see everything. A teacher sees their own sessions
-(everyone in them), the groups they teach, their own teacher report, the absentees and runs of
-absences in their own sessions, and a student's report narrowed to the sessions they teach that
-student. A student sees their own report and their own rows in their sessions' reports; a parent
-the same for each of their children. An API key without a staff role speaks for nobody.
+Who sees what. Staff (admins, supervisors) see everything; every class's tally is theirs only. A
+teacher sees their own sessions (everyone in them), the groups they teach, their own teacher
+report, the absentees and runs of absences in their own sessions, and a student's report narrowed
+to the sessions they teach that student. A student sees their own report and their own rows in
+their sessions' reports; a parent the same for each of their children. An API key without a staff
+role speaks for nobody.
 
 Periods are whole days in the academy's time zone, `first_day` to `last_day` included, at most
 MAX_DAYS long; a report lists at most MAX_SESSIONS sessions (MAX_ROWS absentees), and says so, with
@@ -65,6 +67,8 @@ DEFAULT_DAYS = 30  # the period when none is given: the last 30 days, today incl
 DEFAULT_RUN_DAYS = 90  # how far back runs of absences are looked for, unless told
 DEFAULT_AT_LEAST = 3  # the shortest run listed, unless told (there is no academy setting)
 MAX_SESSIONS = 1000  # sessions in one report
+# Classes added up across the academy in one go (the overview's weekly rate): many teachers'.
+MAX_CLASSES = 20_000
 MAX_ROWS = 5000  # absentees in one report
 MAX_OUTCOMES = 100_000  # records read to find runs of absences
 MAX_EVENTS = 100_000  # presence events folded for one session's timeline
@@ -139,10 +143,10 @@ def _too_many(what: str, cap: int, fix: str) -> InvalidInput:
     )
 
 
-def _capped(items: list[ClassSession], period: Period) -> list[ClassSession]:
-    if len(items) > MAX_SESSIONS:
+def _capped(items: list[ClassSession], period: Period, cap: int) -> list[ClassSession]:
+    if len(items) > cap:
         raise _too_many(
-            "sessions", MAX_SESSIONS, f"choose fewer days than {period.first_day}…{period.last_day}"
+            "sessions", cap, f"choose fewer days than {period.first_day}…{period.last_day}"
         )
     return items
 
@@ -319,6 +323,7 @@ async def student_attendance(
             student_id, period.window, teacher_id=only_taught_by, limit=MAX_SESSIONS + 1
         ),
         period,
+        MAX_SESSIONS,
     )
     records = {
         r.session_id: r for r in await repo.records([s.id for s in sessions], user_id=student_id)
@@ -360,7 +365,9 @@ async def group_attendance(
         )
     repo = ReportRepository(rt.session, ctx.academy.id)
     sessions = _capped(
-        await repo.sessions_of_group(group.id, period.window, limit=MAX_SESSIONS + 1), period
+        await repo.sessions_of_group(group.id, period.window, limit=MAX_SESSIONS + 1),
+        period,
+        MAX_SESSIONS,
     )
     expected = await repo.expected_students(sessions)
     records = {
@@ -429,6 +436,32 @@ async def group_attendance(
 # --- one teacher -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Taught:
+    """Some sessions' students (each session's) and records (by session and user)."""
+
+    expected: dict[int, set[int]]
+    records: dict[tuple[int, int], AttendanceRecord]
+
+    def students_of(self, s: ClassSession) -> list[tuple[str | None, int]]:
+        """The outcome of each of the session's students; none unless the class was held."""
+        if not held(s):
+            return []
+        return [
+            _outcome(self.records.get((s.id, user_id))) for user_id in sorted(self.expected[s.id])
+        ]
+
+
+async def _taught(repo: ReportRepository, sessions: Sequence[ClassSession]) -> _Taught:
+    """The students each session books, and any other its records counted as a student."""
+    expected = await repo.expected_students(sessions)
+    records = {(r.session_id, r.user_id): r for r in await repo.records([s.id for s in sessions])}
+    for (session_id, user_id), record in records.items():
+        if record.role == "student":
+            expected[session_id].add(user_id)  # a record is kept for every student it counted
+    return _Taught(expected, records)
+
+
 async def teacher_attendance(
     rt: Runtime, ctx: AcademyContext, teacher_id: int, period: Period
 ) -> TeacherAttendanceOut:
@@ -439,20 +472,13 @@ async def teacher_attendance(
     if not viewer.is_staff and viewer.user_id != teacher_id:
         raise Forbidden("teachers see their own report only", code="not_allowed")
     sessions = _capped(
-        await repo.sessions_of_teacher(teacher_id, period.window, limit=MAX_SESSIONS + 1), period
+        await repo.sessions_of_teacher(teacher_id, period.window, limit=MAX_SESSIONS + 1),
+        period,
+        MAX_SESSIONS,
     )
-    expected = await repo.expected_students(sessions)
-    records = {(r.session_id, r.user_id): r for r in await repo.records([s.id for s in sessions])}
-    for (session_id, user_id), record in records.items():
-        if record.role == "student":
-            expected[session_id].add(user_id)  # a record is kept for every student it counted
-
-    def students_of(s: ClassSession) -> list[tuple[str | None, int]]:
-        if not held(s):
-            return []
-        return [_outcome(records.get((s.id, user_id))) for user_id in sorted(expected[s.id])]
-
-    per_session = {s.id: students_of(s) for s in sessions}
+    taught = await _taught(repo, sessions)
+    expected, records = taught.expected, taught.records
+    per_session = {s.id: taught.students_of(s) for s in sessions}
     rows = [
         TeacherSessionOut(
             session=session_brief(s),
@@ -477,6 +503,34 @@ async def teacher_attendance(
 
 
 # --- across the academy ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassTally:
+    """A class held in the academy: when it started, and how its students' attendance came out
+    (as the students' figures of its teacher's report)."""
+
+    starts_at: datetime
+    students: Tally
+
+
+async def class_tallies(rt: Runtime, ctx: AcademyContext, period: Period) -> list[ClassTally]:
+    """Every class held in the period, whoever taught it, in order of their starts: the sessions
+    of every teacher's report at once, in a few queries rather than a few per teacher. Staff
+    only."""
+    viewer = await viewer_of(rt, ctx)
+    if not viewer.is_staff:
+        raise Forbidden("only staff see the whole academy's attendance", code="not_allowed")
+    repo = ReportRepository(rt.session, ctx.academy.id)
+    sessions = _capped(
+        await repo.sessions_held(period.window, limit=MAX_CLASSES + 1), period, MAX_CLASSES
+    )
+    taught = await _taught(repo, sessions)
+    return [
+        ClassTally(s.starts_at, tally(taught.students_of(s)))
+        for s in sessions
+        if s.starts_at is not None  # always: the session started in the period
+    ]
 
 
 def _teacher_scope(viewer: Viewer, teacher_id: int | None) -> tuple[int | None, bool]:

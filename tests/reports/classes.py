@@ -53,12 +53,18 @@ async def book_group(
 
 
 async def book_individual(
-    api: Api, s: School, student: Person, starts_at: datetime, minutes: int = 60
+    api: Api,
+    s: School,
+    student: Person,
+    starts_at: datetime,
+    minutes: int = 60,
+    teacher: Person | None = None,
 ) -> dict[str, Any]:
+    """A lesson of `student` with `teacher` (the school's teacher unless told)."""
     body = {
         "kind": "individual",
         "title": "Tajweed",
-        "teacher_user_id": s.teacher.id,
+        "teacher_user_id": (teacher or s.teacher).id,
         "student_user_id": student.id,
         "starts_at": starts_at.isoformat(),
         "duration_minutes": minutes,

@@ -13,8 +13,6 @@ from babel.numbers import format_percent
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from halaqa.academies.repository import MemberRepository
-from halaqa.academies.roles import Role
 from halaqa.billing import service as ledger
 from halaqa.bookings import service as bookings
 from halaqa.bookings.repository import BookingFilter
@@ -31,8 +29,6 @@ from halaqa.web.routes.admin.common import Refusal, StaffPage, attempt, show
 
 router = APIRouter()
 WEEKS = 8
-# Teachers read per query while adding up the academy's weeks.
-TEACHERS_AT_ONCE = 100
 
 
 @dataclass(frozen=True)
@@ -75,25 +71,12 @@ async def _today(page: AcademyPage) -> list[StatusCount]:
 
 
 async def _tallies(page: AcademyPage, period: reports.Period) -> list[tuple[date, int, int]]:
-    """(day, attended, counted) of each class held in the period, from the teacher reports: every
-    session has one teacher, so together they cover the academy."""
-    members = MemberRepository(page.rt.session, page.academy.id)
+    """(day in the academy's zone, attended, counted) of each class held in the period."""
     zone = ZoneInfo(page.academy.time_zone)
-    tallies: list[tuple[date, int, int]] = []
-    offset = 0
-    while True:
-        rows, total = await members.page(
-            search=None, role=Role.TEACHER.value, active=None, offset=offset, limit=TEACHERS_AT_ONCE
-        )
-        for _, teacher in rows:
-            report = await reports.teacher_attendance(page.rt, page.ctx, teacher.id, period)
-            for row in report.sessions:
-                if row.session.starts_at is not None:
-                    day = row.session.starts_at.astimezone(zone).date()
-                    tallies.append((day, row.students.attended, row.students.counted))
-        offset += TEACHERS_AT_ONCE
-        if offset >= total:
-            return tallies
+    return [
+        (held.starts_at.astimezone(zone).date(), held.students.attended, held.students.counted)
+        for held in await reports.class_tallies(page.rt, page.ctx, period)
+    ]
 
 
 def _shown(week: Week, language: str, gettext: Callable[[str], str]) -> WeekShown:
