@@ -106,6 +106,28 @@ async def test_a_slow_database_is_answered_from_disk_and_caught_up_later(
     assert sorted(row_ids) == sorted(e.id for e in await stored(api))
 
 
+async def test_on_sqlite_the_processes_inboxes_take_turns_to_write(
+    api: Api,
+    app: FastAPI,
+    clock: FrozenClock,
+    livekit: FakeLiveKit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if api.database.dialect != "sqlite":
+        pytest.skip("PostgreSQL lets several transactions write at once")
+    monkeypatch.setattr(app.state.settings, "webhook_answer_ms", 50)
+    room = await open_room(api, app, clock, livekit)
+    [(body, token)] = signed_events(livekit, room, 2)[:1]
+    inbox: WebhookInbox = app.state.webhook_inbox
+    inbox.writers_lock.parent.mkdir(parents=True, exist_ok=True)
+    with inbox.writers_lock.open("a") as elsewhere:
+        fcntl.flock(elsewhere, fcntl.LOCK_EX)  # another server process's inbox is writing
+        assert (await post(api, body, token)).json() == {"stored": True}  # from disk
+        assert await stored(api) == []
+    await inbox.drain_spool()  # its turn now
+    assert [e.body for e in await stored(api)] == [body.decode()]
+
+
 async def test_what_a_killed_process_kept_on_disk_is_stored_by_the_next(
     api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
 ) -> None:
