@@ -352,16 +352,24 @@ async def test_non_json_content_type_is_a_4xx_never_a_500(
 # --- unexpected failures -------------------------------------------------------------------------
 
 
-async def test_an_unexpected_error_is_a_json_500_that_tells_nothing(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+async def get_broken(
+    app: FastAPI, path: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET `path`, a route added here that fails with an error nobody expected."""
+
     async def broken() -> None:
         raise RuntimeError("secret internals")
 
-    app.add_api_route("/api/test-only/broken", broken)
+    app.add_api_route(path, broken)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://halaqa.test") as client:
-        response = await client.get("/api/test-only/broken")
+        return await client.get(path, headers=headers)
+
+
+async def test_an_unexpected_error_is_a_json_500_that_tells_nothing(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await get_broken(app, "/api/test-only/broken")
     assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.text
     assert "secret internals" in caplog.text  # logged for the operator instead
@@ -370,13 +378,7 @@ async def test_an_unexpected_error_is_a_json_500_that_tells_nothing(
 async def test_an_unexpected_error_on_a_page_is_a_page_that_tells_nothing(
     app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken() -> None:
-        raise RuntimeError("secret internals")
-
-    app.add_api_route("/test-only/broken", broken)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://halaqa.test") as client:
-        response = await client.get("/test-only/broken", headers={"Accept-Language": "en"})
+    response = await get_broken(app, "/test-only/broken", {"Accept-Language": "en"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/html")
     assert "Something went wrong on our side" in response.text

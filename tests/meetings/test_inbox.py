@@ -128,30 +128,34 @@ async def test_on_sqlite_the_processes_inboxes_take_turns_to_write(
     assert [e.body for e in await stored(api)] == [body.decode()]
 
 
-async def test_what_a_killed_process_kept_on_disk_is_stored_by_the_next(
-    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
-) -> None:
+async def joined_arrival(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit, event_id: str
+) -> Arrival:
+    """A verified participant_joined event of an open room, as a server keeps it on disk."""
     room = await open_room(api, app, clock, livekit)
     livekit.join(room, "user-1")
     body = encode_webhook(last(livekit, "participant_joined")).decode()
-    arrival = Arrival("livekit", "EV_kept", "participant_joined", room, 1, body, START)
+    return Arrival("livekit", event_id, "participant_joined", room, 1, body, START)
+
+
+async def test_what_a_killed_process_kept_on_disk_is_stored_by_the_next(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
+) -> None:
+    arrival = await joined_arrival(api, app, clock, livekit, "EV_kept")
     killed = WebhookInbox(api.database, app.state.settings, app.state.secret)
     await asyncio.to_thread(killed._spool, [arrival])  # answered 2xx, then the process died
     successor = WebhookInbox(api.database, app.state.settings, app.state.secret)
     await successor.start()
     await successor.stop()
     [event] = await stored(api)
-    assert (event.event_id, event.body, event.status) == ("EV_kept", body, "received")
+    assert (event.event_id, event.body, event.status) == ("EV_kept", arrival.body, "received")
     assert list(successor.spool_dir.glob("*")) == []
 
 
 async def test_a_spool_file_another_process_is_moving_is_left_to_it(
     api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit
 ) -> None:
-    room = await open_room(api, app, clock, livekit)
-    livekit.join(room, "user-1")
-    body = encode_webhook(last(livekit, "participant_joined")).decode()
-    arrival = Arrival("livekit", "EV_claimed", "participant_joined", room, 1, body, START)
+    arrival = await joined_arrival(api, app, clock, livekit, "EV_claimed")
     inbox: WebhookInbox = app.state.webhook_inbox
     await asyncio.to_thread(inbox._spool, [arrival])
     [path] = inbox.spool_dir.glob("*.jsonl")
