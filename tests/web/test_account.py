@@ -85,7 +85,9 @@ async def test_each_role_signs_in_with_the_keyboard_alone_and_lands_on_its_page(
     person = await api.member("noor", admin, role, email=f"{role}@example.com")
     page = await pages.anonymous()
     await page.goto("/login")
-    # The email field has the focus when the page opens.
+    # The email field has the focus when the page opens; the browser applies autofocus on its
+    # next rendering step, after the load event, so wait for it before typing.
+    await expect(page.get_by_label("Email")).to_be_focused()
     await page.keyboard.type(person.email)
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORD)
