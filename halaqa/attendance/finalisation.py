@@ -29,19 +29,22 @@ from halaqa.scheduling.calendar import refresh_next_step
 from halaqa.scheduling.lifecycle import By, Status
 from halaqa.scheduling.repository import SessionRepository
 from halaqa.scheduling.service import transition
-from halaqa.worker.jobs import enqueue_many
+from halaqa.worker.jobs import HANDLERS, enqueue, enqueue_many, handles
 
 log = logging.getLogger("halaqa.attendance")
 
 SYSTEM = Actor()
 # What the history says of a change finalisation makes, unless the outcome has its own reason.
 BECAUSE = "attendance"
-# Kinds of job queued each time a session's attendance is finalised (the ledger's, say).
+# Kinds of job run each time a session's attendance is finalised (the ledger's, say), through
+# one job of kind FOLLOW_UPS for all the sessions of an academy finalised together.
 ON_FINALIZED: list[str] = []
+FOLLOW_UPS = "attendance.follow_ups"
 
 
 def on_finalized(kind: str) -> None:
-    """Queue a job of `kind`, with the session's academy and id, after every finalisation."""
+    """Run the handler of jobs of `kind`, with the session's academy and id, after every
+    finalisation."""
     if kind not in ON_FINALIZED:
         ON_FINALIZED.append(kind)
 
@@ -200,12 +203,42 @@ async def conclude(
 
 
 async def queue_follow_ups(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
-    """Queues the follow-ups registered for each finalisation, for these finalised sessions."""
-    for kind in ON_FINALIZED:
-        payloads = [
-            ({"academy_id": s.academy_id, "session_id": s.id}, s.academy_id) for s in sessions
-        ]
-        await enqueue_many(rt, kind, payloads)
+    """Queues the follow-ups registered for each finalisation, for these finalised sessions: one
+    job per academy, which runs each of them for each session (`run_follow_ups`). A backlog of
+    ten thousand sessions is then a few jobs for the worker to claim and run, not thirty
+    thousand."""
+    if not ON_FINALIZED:
+        return
+    by_academy: dict[int, list[int]] = defaultdict(list)
+    for session in sessions:
+        by_academy[session.academy_id].append(session.id)
+    await enqueue_many(
+        rt,
+        FOLLOW_UPS,
+        [
+            ({"academy_id": academy_id, "session_ids": ids}, academy_id)
+            for academy_id, ids in by_academy.items()
+        ],
+    )
+
+
+@handles(FOLLOW_UPS)
+async def run_follow_ups(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Each registered follow-up for each of the finalised sessions, each in a savepoint: one
+    that fails is taken back and queued as a job of its own, to be retried (and parked, if it
+    keeps failing) apart from the rest, which go on."""
+    academy_id = payload["academy_id"]
+    for session_id in payload["session_ids"]:
+        about = {"academy_id": academy_id, "session_id": session_id}
+        for kind in ON_FINALIZED:
+            try:
+                async with rt.session.begin_nested():
+                    await HANDLERS[kind](rt, dict(about))
+            except Exception:
+                log.exception(
+                    "session %s: follow-up %s failed; queued on its own", session_id, kind
+                )
+                await enqueue(rt, kind, about, academy_id=academy_id)
 
 
 async def _settle(

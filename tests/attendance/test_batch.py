@@ -196,11 +196,21 @@ async def state(db: AsyncSession, ids: list[int]) -> dict[str, Any]:
             for c in history
         ],
         "participants": [(p.session_id, p.user_id, p.active) for p in people],
-        "jobs": sorted(
-            (j.kind, json.dumps(j.payload, sort_keys=True), j.academy_id, j.status, j.run_after)
-            for j in jobs
-        ),
+        "jobs": per_session(jobs),
     }
+
+
+def per_session(jobs: Sequence[Job]) -> list[tuple[Any, ...]]:
+    """The jobs, one that names several sessions (the follow-ups) once per session: finalising
+    one by one queues one such job per session, finalising many one for them all."""
+    rows = []
+    for job in jobs:
+        payload = dict(job.payload)
+        ids = payload.pop("session_ids", None)
+        for about in [payload] if ids is None else [payload | {"session_id": i} for i in ids]:
+            about_text = json.dumps(about, sort_keys=True)
+            rows.append((job.kind, about_text, job.academy_id, job.status, job.run_after))
+    return sorted(rows)
 
 
 async def finalised_by(api: Api, ids: list[int], *finalisers: Finaliser) -> dict[str, Any]:

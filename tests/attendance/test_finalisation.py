@@ -223,6 +223,34 @@ async def test_each_finalisation_queues_the_registered_follow_ups(
     assert [p["session_id"] for p in seen] == [made["id"], made["id"]]
 
 
+async def test_a_follow_up_failing_for_one_session_is_retried_on_its_own(
+    api: Api, app: FastAPI, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions finalised together share one follow-ups job; one session's failing follow-up is
+    taken back and queued as a job of its own, and the others' stand."""
+    seen: list[int] = []
+    failing: set[int] = set()
+
+    async def ledger(rt: Runtime, payload: dict[str, Any]) -> None:
+        if payload["session_id"] in failing:
+            raise RuntimeError("the ledger cannot be reached")
+        seen.append(payload["session_id"])
+
+    monkeypatch.setitem(jobs.HANDLERS, "test.ledger", ledger)
+    monkeypatch.setattr(finalisation, "ON_FINALIZED", [])
+    finalisation.on_finalized("test.ledger")
+    s = await school(api, students=1)
+    earlier = await book(api, s, starts_at=(TOMORROW - timedelta(hours=2)).isoformat())
+    later = await book(api, s)
+    failing.add(earlier["id"])
+    await finalised(app, clock)  # both due at the same tick: one job for the two
+    assert seen == [later["id"]]
+    failing.clear()
+    clock.set(AFTER + jobs.LONGEST_RETRY)
+    await tick(app)
+    assert seen == [later["id"], earlier["id"]]
+
+
 async def test_a_restart_with_stays_still_open_loses_nothing(
     api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit, settings: Settings
 ) -> None:
