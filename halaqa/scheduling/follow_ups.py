@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from halaqa.kit.deps import Runtime
-from halaqa.models import ClassSession, Job
+from halaqa.models import ClassSession
 from halaqa.scheduling.lifecycle import Status
-from halaqa.worker.jobs import enqueue
+from halaqa.worker.jobs import enqueue_kinds
 
 # target status -> the kinds of job queued when a session reaches it
 REACTIONS: dict[Status, list[str]] = {status: [] for status in Status}
@@ -22,19 +22,15 @@ def on_status(kind: str, *statuses: Status) -> None:
             REACTIONS[status].append(kind)
 
 
-async def queue(
-    rt: Runtime, session: ClassSession, current: Status | None, target: Status
-) -> list[Job]:
+async def queue(rt: Runtime, session: ClassSession, current: Status | None, target: Status) -> None:
+    """The jobs registered for a move to `target`, in one statement."""
     payload = {
         "academy_id": session.academy_id,
         "session_id": session.id,
         "from": current.value if current else None,
         "to": target.value,
     }
-    return [
-        await enqueue(rt, kind, payload, academy_id=session.academy_id)
-        for kind in REACTIONS[target]
-    ]
+    await enqueue_kinds(rt, REACTIONS[target], payload, academy_id=session.academy_id)
 
 
 # The kinds of job queued when a session moves to another time (its status may stay the same).
@@ -52,5 +48,4 @@ async def queue_move(rt: Runtime, session: ClassSession, old_starts_at: datetime
         "session_id": session.id,
         "old_starts_at": old_starts_at.isoformat() if old_starts_at else None,
     }
-    for kind in MOVE_REACTIONS:
-        await enqueue(rt, kind, payload, academy_id=session.academy_id)
+    await enqueue_kinds(rt, MOVE_REACTIONS, payload, academy_id=session.academy_id)

@@ -88,6 +88,18 @@ async def enqueue_many(
     )
 
 
+async def enqueue_kinds(
+    rt: Runtime, kinds: Sequence[str], payload: dict[str, Any], *, academy_id: int | None
+) -> None:
+    """A job of each of `kinds` for the same payload, in one statement."""
+    await JobRepository(rt.session).add_many(
+        [
+            _job(rt, kind, payload, academy_id, delay=timedelta(0), max_attempts=MAX_ATTEMPTS)
+            for kind in kinds
+        ]
+    )
+
+
 def _job(
     rt: Runtime,
     kind: str,
