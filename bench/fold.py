@@ -106,6 +106,7 @@ TIMED: list[tuple[str, object, str]] = [
     ("record values", batch, "record_rows"),
     ("write records (DELETE + bulk INSERT)", FinalisationBatchRepository, "replace_records"),
     ("conclude (stamp, settle)", batch, "conclude"),
+    ("mark finalised", batch, "_mark_finalised"),
     ("queue follow-ups", batch, "queue_follow_ups"),
 ]
 

@@ -5,15 +5,19 @@ Per batch: one query each for the presence events (read as plain rows: no object
 students, the overrides and the latest status changes; one DELETE of the old records and bulk
 INSERTs of the new ones. Each session is assessed by the same pure code (`assess_unique`, the
 database keeping each event once), its records are the same columns, and the rest — marking it
-finalised, settling its status — is `finalisation.conclude`, per session, which writes only
-where the status changes; the follow-up jobs are queued for all of them at once.
+finalised, settling its status — is `finalisation.conclude`, per session whose status changes;
+the others, most, are marked finalised in one UPDATE. The follow-up jobs are queued for all of
+them at once.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import AcademySettings, effective_settings
@@ -22,6 +26,7 @@ from halaqa.attendance.batch_repository import FinalisationBatchRepository
 from halaqa.attendance.finalisation import (
     as_override,
     conclude,
+    moves,
     queue_follow_ups,
     record_rows,
     shape_from,
@@ -29,6 +34,10 @@ from halaqa.attendance.finalisation import (
 from halaqa.attendance.policy import Override
 from halaqa.kit.deps import Runtime
 from halaqa.models import AttendanceOverride, ClassSession
+from halaqa.scheduling.calendar import next_step_once_finalised
+from halaqa.scheduling.repository import mark_finalised
+
+log = logging.getLogger("halaqa.attendance")
 
 
 async def finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
@@ -48,12 +57,31 @@ async def finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
         ]
     await batch.replace_records(records)
     changes = await batch.last_changes()
+    unmoved: list[ClassSession] = []
     for session, assessment in zip(sessions, assessments, strict=True):
         change = changes.get(session.id)
         if change is not None and change.to_status != session.status:
             change = None  # as AttendanceRepository.last_change_into
-        await conclude(rt, session, settings[session.academy_id], assessment, change)
+        if moves(session, assessment, change):
+            await conclude(rt, session, settings[session.academy_id], assessment, change)
+        else:
+            unmoved.append(session)
+            log.info("session %s: attendance finalised, outcome %s", session.id, assessment.outcome)
+    await _mark_finalised(rt, unmoved, settings)
     await queue_follow_ups(rt, sessions)
+
+
+async def _mark_finalised(
+    rt: Runtime, sessions: Sequence[ClassSession], settings: dict[int, AcademySettings]
+) -> None:
+    """`conclude` for the sessions their attendance leaves in the status they have (most): a
+    statement for all those with the same next step (almost always none), not one each."""
+    by_next_step: dict[datetime | None, list[ClassSession]] = defaultdict(list)
+    for session in sessions:
+        next_step_at = next_step_once_finalised(session, settings[session.academy_id])
+        by_next_step[next_step_at].append(session)
+    for next_step_at, found in by_next_step.items():
+        await mark_finalised(rt.session, found, at=rt.clock.now(), next_step_at=next_step_at)
 
 
 async def _assessed(

@@ -197,7 +197,8 @@ async def conclude(
     status (`queue_follow_ups` then queues what follows). `change`: the latest change of its
     status, if it was into the status it has now (`AttendanceRepository.last_change_into`)."""
     session.attendance_finalized_at = rt.clock.now()
-    await _settle(rt, session, assessment, change)
+    for target, reason in moves(session, assessment, change):
+        await transition(rt, session, target, By.SYSTEM, SYSTEM, reason=reason)
     refresh_next_step(session, settings)
     log.info("session %s: attendance finalised, outcome %s", session.id, assessment.outcome)
 
@@ -241,24 +242,27 @@ async def run_follow_ups(rt: Runtime, payload: dict[str, Any]) -> None:
                 await enqueue(rt, kind, about, academy_id=academy_id)
 
 
-async def _settle(
-    rt: Runtime, session: ClassSession, assessment: Assessment, change: SessionStatusChange | None
-) -> None:
-    """Moves the session to the outcome its attendance earns, as the system. A status a person
-    chose once the class was over (a teacher completing it or marking the student absent, staff
-    correcting it) stands: the computation never overrules a person, as with attendance
-    overrides. A room nobody started is started first, since only a started class completes."""
+def moves(
+    session: ClassSession, assessment: Assessment, change: SessionStatusChange | None
+) -> list[tuple[Status, str]]:
+    """The changes of status (each with its reason) that settle the session as its attendance
+    says, in order, as the system; none, most of the time. A status a person chose once the
+    class was over (a teacher completing it or marking the student absent, staff correcting it)
+    stands: the computation never overrules a person, as with attendance overrides. A room
+    nobody started is started first, since only a started class completes."""
     current = Status(session.status)
     chosen = change is not None and change.actor_user_id is not None
     if chosen and current in (Status.COMPLETED, Status.ABSENT):
-        return
+        return []
     outcome = assessment.outcome
     target = outcome_transition(current, outcome, cancellation_reason=session.cancellation_reason)
+    steps = []
     if target is None and current in (Status.SCHEDULED, Status.READY):
-        await transition(rt, session, Status.ONGOING, By.SYSTEM, SYSTEM, reason=BECAUSE)
+        steps.append((Status.ONGOING, BECAUSE))
         target = outcome_transition(Status.ONGOING, outcome)
     if target is not None:
-        await transition(rt, session, target, By.SYSTEM, SYSTEM, reason=outcome.reason or BECAUSE)
+        steps.append((target, outcome.reason or BECAUSE))
+    return steps
 
 
 async def presence_arrived(

@@ -6,7 +6,7 @@ make-up) books it through `book_session`, so codes, conflicts and history are th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -223,6 +223,13 @@ def refresh_next_step(session: ClassSession, settings: AcademySettings) -> None:
     reads it); called wherever either changes."""
     step = next_step(timing_of(session), settings)
     session.next_step_at = step.at if step else None
+
+
+def next_step_once_finalised(session: ClassSession, settings: AcademySettings) -> datetime | None:
+    """What `refresh_next_step` makes `next_step_at` once the session's attendance is finalised,
+    its status left as it is."""
+    step = next_step(replace(timing_of(session), attendance_finalized=True), settings)
+    return step.at if step else None
 
 
 def timing_of(session: ClassSession) -> SessionFacts:

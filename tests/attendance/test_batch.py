@@ -162,7 +162,10 @@ async def state(db: AsyncSession, ids: list[int]) -> dict[str, Any]:
     )
     sessions = (
         await db.scalars(
-            select(ClassSession).where(ClassSession.id.in_(ids)).order_by(ClassSession.id)
+            select(ClassSession)
+            .where(ClassSession.id.in_(ids))
+            .order_by(ClassSession.id)
+            .execution_options(populate_existing=True)  # as stored, not as last loaded
         )
     ).all()
     history = (

@@ -11,10 +11,14 @@ import pytest
 from fastapi import FastAPI
 
 from halaqa.attendance import finalisation
+from halaqa.attendance.assessment import Assessment
+from halaqa.attendance.policy import Outcome
 from halaqa.config import Settings
 from halaqa.kit.clock import FrozenClock
 from halaqa.kit.deps import Runtime
 from halaqa.main import create_app
+from halaqa.models import ClassSession, SessionStatusChange
+from halaqa.scheduling.lifecycle import TEACHER_ABSENT, Status
 from halaqa.worker import jobs
 from tests.api import Api, Person
 from tests.attendance.test_intake import deliver, live_room
@@ -285,3 +289,59 @@ async def test_a_restart_with_stays_still_open_loses_nothing(
     assert (student_record["seconds"], student_record["inferred_end"]) == (40 * 60, True)
     assert student_record["status"] == "left_early"
     assert (await session(api, path, s.admin))["status"] == "completed"
+
+
+# --- the moves that settle a session (pure) ----------------------------------------------------
+
+COMPLETED = Outcome(Status.COMPLETED)
+ABSENT = Outcome(Status.ABSENT)
+NO_TEACHER = Outcome(Status.CANCELLED, TEACHER_ABSENT)
+BY_HAND, BY_SYSTEM = 7, None  # who made the session's latest change of status
+
+
+@pytest.mark.parametrize(
+    ("status", "cancelled_for", "changed_by", "outcome", "expected"),
+    [
+        # Most: the session already stands where its attendance puts it.
+        ("completed", None, BY_SYSTEM, COMPLETED, []),
+        ("cancelled", TEACHER_ABSENT, BY_SYSTEM, NO_TEACHER, []),
+        # Finished by the system, then the attendance says otherwise.
+        ("ongoing", None, BY_SYSTEM, COMPLETED, [("completed", "attendance")]),
+        ("completed", None, BY_SYSTEM, NO_TEACHER, [("cancelled", TEACHER_ABSENT)]),
+        ("completed", None, BY_SYSTEM, ABSENT, [("absent", "attendance")]),
+        ("cancelled", TEACHER_ABSENT, BY_SYSTEM, COMPLETED, [("completed", "attendance")]),
+        # A person's word on a finished class stands; on a cancellation it is not about attendance.
+        ("completed", None, BY_HAND, NO_TEACHER, []),
+        ("absent", None, BY_HAND, COMPLETED, []),
+        ("cancelled", "student_request", BY_HAND, COMPLETED, []),
+        # A room nobody started is started first; nobody there is cancelled from where it is.
+        (
+            "ready",
+            None,
+            BY_SYSTEM,
+            COMPLETED,
+            [("ongoing", "attendance"), ("completed", "attendance")],
+        ),
+        (
+            "scheduled",
+            None,
+            BY_SYSTEM,
+            ABSENT,
+            [("ongoing", "attendance"), ("absent", "attendance")],
+        ),
+        ("ready", None, BY_SYSTEM, NO_TEACHER, [("cancelled", TEACHER_ABSENT)]),
+        # Never due to be held: attendance does not end it.
+        ("suspended", None, BY_SYSTEM, NO_TEACHER, []),
+    ],
+)
+def test_the_moves_that_settle_a_session(
+    status: str,
+    cancelled_for: str | None,
+    changed_by: int | None,
+    outcome: Outcome,
+    expected: list[tuple[str, str]],
+) -> None:
+    session = ClassSession(status=status, cancellation_reason=cancelled_for)
+    change = SessionStatusChange(to_status=status, actor_user_id=changed_by)
+    assessment = Assessment(attendees=(), outcome=outcome)
+    assert finalisation.moves(session, assessment, change) == expected
