@@ -11,6 +11,8 @@ with the process's CPU time beside it (the machine is shared: wall time waits fo
 and split by step.
 The stored records are checked: one per teacher and student, the statuses settled as the
 presence says, and some sessions' records field by field against `assess` on their events.
+Beside the run, the floor under it: the database alone storing the same records again, the way
+finalisation writes them (`store_only`).
 
 The naive baseline is what a typical web app does: one row per (session, person) holding the
 join/leave cycles as JSON, read, appended to, totalled and written back for every event, each
@@ -32,6 +34,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 
 from fold_data import (
@@ -62,7 +65,7 @@ from halaqa.academies.settings import effective_settings
 from halaqa.attendance import batch
 from halaqa.attendance.assessment import SessionShape, assess
 from halaqa.attendance.batch_repository import FinalisationBatchRepository
-from halaqa.attendance.finalisation import record_values
+from halaqa.attendance.finalisation import RECORD_COLUMNS, record_values
 from halaqa.attendance.folding import Kind, PresenceEvent, Source
 from halaqa.config import Settings, WorkerMode
 from halaqa.db.engine import create_engine
@@ -225,6 +228,43 @@ async def check(database: Database) -> dict[str, Any]:
     return {"records": records, "outcomes": dict(outcomes), "record_statuses": statuses}
 
 
+async def store_only(database: Database) -> float:
+    """What the database alone takes to store the 310,000 records: the rows already made (read
+    back as the database keeps them), written again by the path finalisation takes (PostgreSQL:
+    a binary COPY, with no encoding on this side; SQLite: INSERTs of as many rows as a statement
+    may carry) in one transaction, then rolled back. The floor under the finalisation's time."""
+    columns = ", ".join(RECORD_COLUMNS)
+    table = AttendanceRecord.__tablename__
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if database.dialect == "postgresql":
+            rows = BytesIO()
+            await driver.copy_from_table(
+                table, columns=RECORD_COLUMNS, output=rows, format="binary"
+            )
+            await connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+            rows.seek(0)
+            began = time.perf_counter()
+            await driver.copy_to_table(table, columns=RECORD_COLUMNS, source=rows, format="binary")
+        else:
+            result = await connection.exec_driver_sql(f"SELECT {columns} FROM {table}")  # noqa: S608
+            stored = result.fetchall()
+            await connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+            size = 32_766 // len(RECORD_COLUMNS)
+            marks = "(" + ", ".join(["?"] * len(RECORD_COLUMNS)) + ")"
+            began = time.perf_counter()
+            for start in range(0, len(stored), size):
+                chunk = stored[start : start + size]
+                await connection.exec_driver_sql(
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(chunk))}",  # noqa: S608
+                    tuple(value for row in chunk for value in row),
+                )
+        seconds = time.perf_counter() - began
+        await connection.rollback()
+    return seconds
+
+
 def expected_keys() -> list[str]:
     return [c.key for c in AttendanceRecord.__table__.columns if c.key != "id"]
 
@@ -295,6 +335,7 @@ async def bench(url: str) -> dict[str, Any]:
         load_average = os.getloadavg()[0]
         run = await finalise_all(database, settings)
         checked = await check(database)
+        floor = await store_only(database)
         naive = await naive_rate(database)
     finally:
         await database.dispose()
@@ -306,6 +347,7 @@ async def bench(url: str) -> dict[str, Any]:
         "naive_events_per_s": round(naive, 1),
         "ratio": round(rate / naive, 1),
         "cpu_seconds": run["cpu_seconds"],
+        "store_only_seconds": round(floor, 2),
         "batch": BATCH,
         "batches": run["batches"],
         "load_seconds": round(loaded),
@@ -348,6 +390,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     rows = [
         ("finalised, database to committed records (s)", "seconds"),
         ("  CPU time of this process (s)", "cpu_seconds"),
+        ("  the database alone storing the records (s)", "store_only_seconds"),
         ("events folded per s", "events_per_s"),
         *((f"  {step} (s)", f"steps.{step}") for step in next(iter(results.values()))["steps"]),
         (f"naive: events per s ({NAIVE_EVENTS:,}, a transaction each)", "naive_events_per_s"),
