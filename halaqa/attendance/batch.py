@@ -33,7 +33,7 @@ from halaqa.attendance.finalisation import (
 )
 from halaqa.attendance.policy import Override
 from halaqa.kit.deps import Runtime
-from halaqa.models import AttendanceOverride, ClassSession
+from halaqa.models import Academy, AttendanceOverride, ClassSession
 from halaqa.scheduling.calendar import next_step_once_finalised
 from halaqa.scheduling.repository import mark_finalised
 
@@ -51,7 +51,10 @@ async def finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
 
 async def _finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
     batch = FinalisationBatchRepository(rt.session, sessions)
-    settings = await _settings_of(rt, {session.academy_id for session in sessions})
+    # Held for the whole batch: the identity map keeps an object only while something refers to
+    # it, and each status change (`transition`) looks its academy up again.
+    academies = await _academies_of(rt, {session.academy_id for session in sessions})
+    settings = {academy.id: effective_settings(academy.settings) for academy in academies}
     now = rt.clock.now()
     assessments = await _assessed(batch, sessions, settings)
     records = [
@@ -126,13 +129,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _settings_of(rt: Runtime, academy_ids: set[int]) -> dict[int, AcademySettings]:
-    academies = AcademyRepository(rt.session)
-    found = {}
+async def _academies_of(rt: Runtime, academy_ids: set[int]) -> list[Academy]:
+    repository = AcademyRepository(rt.session)
+    found = []
     for academy_id in academy_ids:
-        academy = await academies.get(academy_id)
+        academy = await repository.get(academy_id)
         assert academy is not None
-        found[academy_id] = effective_settings(academy.settings)
+        found.append(academy)
     return found
 
 

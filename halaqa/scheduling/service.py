@@ -265,13 +265,14 @@ async def transition(
         session.late_cancellation = False
     if target not in lifecycle.FINISHED:
         session.attendance_finalized_at = None  # over again later: its attendance with it
+    academy = await AcademyRepository(rt.session).get(session.academy_id)
+    assert academy is not None
+    # Before the participants' UPDATE, whose autoflush then writes the session in one statement.
+    refresh_next_step(session, effective_settings(academy.settings))
     if (current in _BOOKED) != (target in _BOOKED):
         await SessionRepository(rt.session, session.academy_id).set_participation(
             session.id, active=target in _BOOKED
         )
-    academy = await AcademyRepository(rt.session).get(session.academy_id)
-    assert academy is not None
-    refresh_next_step(session, effective_settings(academy.settings))
     await record_change(rt, actor, session, current, rule.action, reason)
     await follow_ups.queue(rt, session, current, target)
 
