@@ -3,27 +3,29 @@ writes of all of them batched, for the worker's due step and for recomputing a b
 
 Per batch: one query each for the presence events (read as plain rows: no object per event), the
 students, the overrides and the latest status changes; one DELETE of the old records and bulk
-INSERTs of the new ones. Each session is assessed by the same pure code (`assess_unique`, the
-database keeping each event once), its records are the same columns, and the rest — marking it
-finalised, settling its status — is `finalisation.conclude`, per session whose status changes;
-the others, most, are marked finalised in one UPDATE. The follow-up jobs are queued for all of
-them at once.
+INSERTs of the new ones, each written while the next records are assessed. Each session is
+assessed by the same pure code (`assess_unique`, the database keeping each event once), its
+records are the same columns, and the rest — marking it finalised, settling its status — is
+`finalisation.conclude`, per session whose status changes; the others, most, are marked
+finalised in one UPDATE. The follow-up jobs are queued for all of them at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 
 from halaqa.academies.repository import AcademyRepository
 from halaqa.academies.settings import AcademySettings, effective_settings
 from halaqa.attendance.assessment import Assessment, assess_unique
-from halaqa.attendance.batch_repository import FinalisationBatchRepository
+from halaqa.attendance.batch_repository import MOST_ROWS, FinalisationBatchRepository
 from halaqa.attendance.finalisation import (
+    RecordRow,
     as_override,
     conclude,
     moves,
@@ -55,14 +57,7 @@ async def _finalise_many(rt: Runtime, sessions: Sequence[ClassSession]) -> None:
     # it, and each status change (`transition`) looks its academy up again.
     academies = await _academies_of(rt, {session.academy_id for session in sessions})
     settings = {academy.id: effective_settings(academy.settings) for academy in academies}
-    now = rt.clock.now()
-    assessments = await _assessed(batch, sessions, settings)
-    records = [
-        row
-        for session, assessment in zip(sessions, assessments, strict=True)
-        for row in record_rows(session, assessment, now)
-    ]
-    await batch.replace_records(records)
+    assessments = await _assessed_and_written(batch, sessions, settings, rt.clock.now())
     changes = await batch.last_changes()
     unmoved: list[ClassSession] = []
     for session, assessment in zip(sessions, assessments, strict=True):
@@ -91,25 +86,70 @@ async def _mark_finalised(
         await mark_finalised(rt.session, found, at=rt.clock.now(), next_step_at=next_step_at)
 
 
-async def _assessed(
+async def _assessed_and_written(
     batch: FinalisationBatchRepository,
     sessions: Sequence[ClassSession],
     settings: dict[int, AcademySettings],
+    now: datetime,
 ) -> list[Assessment]:
-    """Each session's assessment, from its presence, students and overrides (its events are
-    let go as soon as they are folded)."""
+    """Each session's assessment, from its presence, students and overrides, its records
+    written as they are made: a statement's worth at a time, while the next are assessed."""
     events = await batch.presence()
     students = await batch.students()
     overrides = await batch.overrides()
-    return [
-        assess_unique(
-            events[session.id],
-            shape_from(session, students[session.id]),
-            settings[session.academy_id],
-            _per_user(overrides.get(session.id, ())),
-        )
-        for session in sessions
-    ]
+    await batch.delete_records()
+    assessments: list[Assessment] = []
+    records: list[RecordRow] = []
+    async with WriteBehind(batch.insert_records) as writes:
+        for session in sessions:
+            assessment = assess_unique(
+                events.pop(session.id),  # let go once folded
+                shape_from(session, students[session.id]),
+                settings[session.academy_id],
+                _per_user(overrides.get(session.id, ())),
+            )
+            assessments.append(assessment)
+            records += record_rows(session, assessment, now)
+            if len(records) >= MOST_ROWS:  # a whole statement's worth
+                await writes.start(records[:MOST_ROWS])
+                records = records[MOST_ROWS:]
+        await writes.start(records)
+    return assessments
+
+
+class WriteBehind:
+    """Writes go on in the background while the caller works: each starts once the one before
+    it is done (they share a connection), and all are done when the block ends. The database's
+    share of a write (SQLite's own thread, with Python's lock released; PostgreSQL's server)
+    then overlaps the caller's Python, rather than following it. The caller must not use the
+    connection itself inside the block."""
+
+    def __init__(self, write: Callable[[list[RecordRow]], Awaitable[None]]) -> None:
+        self.write = write
+        self.pending: asyncio.Future[None] | None = None
+
+    async def start(self, records: list[RecordRow]) -> None:
+        await self._finish()
+        if records:
+            self.pending = asyncio.ensure_future(self.write(records))
+            await asyncio.sleep(0)  # handed to the driver before the caller goes on
+
+    async def _finish(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending
+
+    async def __aenter__(self) -> WriteBehind:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            await self._finish()
+            return
+        # The caller failed: the write under way still ends before the transaction is rolled
+        # back, and the caller's error is the one raised.
+        with suppress(Exception):
+            await self._finish()
 
 
 @contextmanager

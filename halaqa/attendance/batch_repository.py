@@ -27,8 +27,9 @@ from halaqa.models import (
 _EVENTS = PresenceEvent.__table__.c
 _PEOPLE = SessionParticipant.__table__.c
 
-# SQLite takes at most 32,766 values in one statement (PostgreSQL 32,767).
-_MOST_VALUES = 32_766
+# SQLite takes at most 32,766 values in one statement (PostgreSQL 32,767): the records one
+# INSERT carries.
+MOST_ROWS = 32_766 // len(RECORD_COLUMNS)
 
 
 class FinalisationBatchRepository:
@@ -112,22 +113,24 @@ class FinalisationBatchRepository:
         )
         return {row.session_id: row for row in rows}
 
-    async def replace_records(self, records: Sequence[RecordRow]) -> None:
-        """The sessions' records become `records` (rows of finalisation.RECORD_COLUMNS): one
-        DELETE of the old ones, then the new ones in bulk — COPY on PostgreSQL, INSERTs of as
-        many rows as a statement may carry on SQLite. Not executemany: SQLite checks a row's
-        constraints much faster within one statement, and binding 5 million values one by one
-        through SQLAlchemy's types costs more than the folding itself."""
+    async def delete_records(self) -> None:
+        """The sessions' records go, before `insert_records` writes them again."""
         # By session only (the batch may span academies): through the (session, user) key.
         await self.session.execute(
             delete(AttendanceRecord).where(AttendanceRecord.session_id.in_(self.ids))
         )  # also what opens the transaction on PostgreSQL's connection before the COPY
+
+    async def insert_records(self, records: Sequence[RecordRow]) -> None:
+        """`records` (rows of finalisation.RECORD_COLUMNS) in bulk: a COPY on PostgreSQL, INSERTs
+        of as many rows as a statement may carry on SQLite. Not executemany: SQLite checks a
+        row's constraints much faster within one statement, and binding 5 million values one by
+        one through SQLAlchemy's types costs more than the folding itself."""
         if not records:
             return
         connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
         if connection.dialect.name == "postgresql":
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
             await driver.copy_records_to_table(
                 AttendanceRecord.__tablename__, records=records, columns=RECORD_COLUMNS
             )
@@ -135,9 +138,8 @@ class FinalisationBatchRepository:
         instants = [i for i, name in enumerate(RECORD_COLUMNS) if name in _INSTANTS]
         last: list[datetime | None] = [None] * len(RECORD_COLUMNS)
         text = [""] * len(RECORD_COLUMNS)
-        size = _MOST_VALUES // len(RECORD_COLUMNS)
-        for start in range(0, len(records), size):
-            chunk = records[start : start + size]
+        for start in range(0, len(records), MOST_ROWS):
+            chunk = records[start : start + MOST_ROWS]
             values: list[Any] = []
             for record in chunk:
                 row = list(record)
@@ -150,11 +152,14 @@ class FinalisationBatchRepository:
                     row[i] = text[i]
                 values += row
             marks = ", ".join(["(" + ", ".join(["?"] * len(RECORD_COLUMNS)) + ")"] * len(chunk))
-            await connection.exec_driver_sql(
+            # To the driver itself: the statement handed to its thread in one step (SQLAlchemy's
+            # way takes several, each needing the caller to yield; see batch.WriteBehind).
+            async with driver.execute(
                 f"INSERT INTO {AttendanceRecord.__tablename__} ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608
                 f"VALUES {marks}",
-                tuple(values),
-            )
+                values,
+            ):
+                pass
 
 
 # The record's instants, kept in SQLite as UTCDateTime keeps them: UTC text without a zone.

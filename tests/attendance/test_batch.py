@@ -4,6 +4,7 @@ rows is `assess`'s."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -11,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from _pytest.monkeypatch import MonkeyPatch
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +20,10 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from halaqa.academies.settings import effective_settings
+from halaqa.attendance import batch
 from halaqa.attendance.assessment import SessionShape, assess, assess_unique
-from halaqa.attendance.batch import finalise_many
+from halaqa.attendance.batch import WriteBehind, finalise_many
+from halaqa.attendance.batch_repository import FinalisationBatchRepository
 from halaqa.attendance.finalisation import finalise
 from halaqa.attendance.folding import Kind, PresenceEvent, Source
 from halaqa.attendance.policy import AttendanceStatus, Decider, Override
@@ -276,9 +280,93 @@ async def test_finalising_many_again_is_finalising_each_again(
     assert len(many["records"]) == 12
 
 
+async def test_records_written_a_few_at_a_time_are_the_same(
+    api: Api, app: FastAPI, clock: FrozenClock, livekit: FakeLiveKit, monkeypatch: MonkeyPatch
+) -> None:
+    """A batch's records go in writes of a statement's worth, each beside the next assessments
+    (here a statement carries 5): the same records as finalising each."""
+    monkeypatch.setattr(batch, "MOST_ROWS", 5)
+    written: list[int] = []
+    insert = FinalisationBatchRepository.insert_records
+
+    async def counted(repository: FinalisationBatchRepository, records: Sequence[Any]) -> None:
+        written.append(len(records))
+        await insert(repository, records)
+
+    monkeypatch.setattr(FinalisationBatchRepository, "insert_records", counted)
+    ids = await classes(api, app, clock, livekit)
+    each = await finalised_by(api, ids, one_by_one)
+    assert written == []
+    many = await finalised_by(api, ids, finalise_many)
+    assert written == [5, 5, 2]
+    assert many == each
+
+
 async def test_no_sessions_is_nothing_to_do(api: Api) -> None:
     async with api.database.transaction() as db:
         await finalise_many(api.runtime(db), [])
+
+
+# --- writing behind the assessing -------------------------------------------------------------
+
+
+async def test_writes_go_on_behind_the_caller_one_at_a_time() -> None:
+    happened: list[str] = []
+
+    async def write(records: list[Any]) -> None:
+        happened.append(f"write {records[0][0]} starts")
+        await asyncio.sleep(0)
+        happened.append(f"write {records[0][0]} ends")
+
+    async with WriteBehind(write) as writes:
+        await writes.start([(1,)])
+        happened.append("the caller goes on")
+        await writes.start([])  # nothing to write: only the wait for the one before
+        await writes.start([(2,)])
+    happened.append("the block is over")
+    assert happened == [
+        "write 1 starts",
+        "the caller goes on",
+        "write 1 ends",
+        "write 2 starts",
+        "write 2 ends",
+        "the block is over",
+    ]
+
+
+async def test_a_failed_write_is_raised_to_the_caller() -> None:
+    async def write(records: list[Any]) -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError(f"write {records[0][0]} failed")
+
+    async def two_writes() -> None:
+        async with WriteBehind(write) as writes:
+            await writes.start([(1,)])
+            await writes.start([(2,)])
+            pytest.fail("the write before must fail this start")
+
+    with pytest.raises(RuntimeError, match="write 1 failed"):
+        await two_writes()
+
+
+async def test_a_failing_caller_waits_for_the_write_under_way() -> None:
+    """The transaction is rolled back only once its connection is free; the caller's error is
+    the one raised, whatever became of the write."""
+    ended: list[int] = []
+
+    async def write(records: list[Any]) -> None:
+        await asyncio.sleep(0)
+        ended.append(records[0][0])
+        raise RuntimeError("the write failed too")
+
+    async def failing() -> None:
+        async with WriteBehind(write) as writes:
+            await writes.start([(1,)])
+            raise ValueError("the caller failed")
+
+    with pytest.raises(ValueError, match="the caller failed"):
+        await failing()
+    assert ended == [1]
 
 
 # --- the assessment of plain rows ------------------------------------------------------------
