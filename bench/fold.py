@@ -12,7 +12,8 @@ and split by step (the records are written beside the assessing: the step shows 
 The stored records are checked: one per teacher and student, the statuses settled as the
 presence says, and some sessions' records field by field against `assess` on their events.
 Beside the run, the floor under it: the database alone storing the same records again, the way
-finalisation writes them (`store_only`).
+finalisation writes them (`store_only`). On PostgreSQL, the same run again on a copy of the
+loaded data by WORKERS worker processes side by side, as a deployment may run them.
 
 The naive baseline is what a typical web app does: one row per (session, person) holding the
 join/leave cycles as JSON, read, appended to, totalled and written back for every event, each
@@ -29,6 +30,7 @@ import functools
 import inspect
 import json
 import logging
+import multiprocessing
 import os
 import tempfile
 import time
@@ -77,6 +79,7 @@ from halaqa.models import AttendanceRecord, ClassSession
 from halaqa.scheduling.repository import due_sessions
 
 BATCH = 500  # sessions finalised per transaction
+WORKERS = 2  # worker processes side by side, on PostgreSQL
 LOAD_CHUNK = 500  # sessions loaded per transaction
 NAIVE_EVENTS = 20_000
 CHECKED = range(1, SESSIONS + 1, 333)  # sessions whose records are checked field by field
@@ -101,7 +104,8 @@ NAIVE = SqlTable(
 
 STEPS: dict[str, float] = defaultdict(float)
 # Written while the next records are assessed (batch.WriteBehind): beside the other steps, not
-# one after them, so not in their sum; what they hold up is the wait for them.
+# one after them, so not in their sum; what they hold up is the wait for them, and their Python
+# part (encoding the rows) is in "other".
 BACKGROUND = "write records (bulk INSERT), in the background"
 TIMED: list[tuple[str, object, str]] = [
     ("read presence events", FinalisationBatchRepository, "presence"),
@@ -230,7 +234,10 @@ async def check(database: Database) -> dict[str, Any]:
     assert records == SESSIONS * 31, records
     assert unfinalised == 0, unfinalised
     assert outcomes == {"completed": 9_800, "cancelled (teacher_absent)": 200}, outcomes
-    return {"records": records, "outcomes": dict(outcomes), "record_statuses": statuses}
+    return dict(zip(CHECKED_KEYS, (records, dict(outcomes), statuses), strict=True))
+
+
+CHECKED_KEYS = ("records", "outcomes", "record_statuses")
 
 
 async def store_only(database: Database) -> float:
@@ -327,7 +334,7 @@ async def naive_rate(database: Database) -> float:
     return NAIVE_EVENTS / (time.perf_counter() - began)
 
 
-async def bench(url: str) -> dict[str, Any]:
+async def bench(url: str, copy_to: str | None = None) -> dict[str, Any]:
     backend = make_url(url).get_backend_name()
     console.print(f"{backend}: migrating and loading {SESSIONS:,} sessions, {EVENTS:,} events…")
     await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
@@ -337,6 +344,9 @@ async def bench(url: str) -> dict[str, Any]:
     database = Database(create_engine(url), FrozenClock(NOW))
     try:
         loaded = await load(database)
+        if copy_to is not None:  # the loaded data again, for the workers side by side
+            await database.dispose()  # a template takes no other connection while copied
+            await admin(f"CREATE DATABASE {copy_to} TEMPLATE {make_url(url).database}")
         load_average = os.getloadavg()[0]
         run = await finalise_all(database, settings)
         checked = await check(database)
@@ -376,12 +386,60 @@ async def admin(*statements: str) -> None:
 
 
 async def bench_postgresql() -> dict[str, Any]:
-    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
-    await admin(drop, f"CREATE DATABASE {BENCH_DB}")
+    """As on SQLite; then the same finalisation again, on a copy of the loaded data, by WORKERS
+    worker processes side by side, as docs/deploy.md runs them (SQLite has one writer)."""
+    copy = f"{BENCH_DB}_workers"
+    drop = [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in (BENCH_DB, copy)]
+    await admin(*drop, f"CREATE DATABASE {BENCH_DB}")
+    url = make_url(POSTGRES_URL)
     try:
-        return await bench(make_url(POSTGRES_URL).set(database=BENCH_DB).render_as_string(False))
+        figures = await bench(url.set(database=BENCH_DB).render_as_string(False), copy_to=copy)
+        workers_url = url.set(database=copy).render_as_string(False)
+        figures["workers_side_by_side"] = WORKERS
+        figures["workers_seconds"] = round(await side_by_side(workers_url), 2)
+        database = Database(create_engine(workers_url), FrozenClock(NOW))
+        try:
+            assert await check(database) == {k: figures[k] for k in CHECKED_KEYS}
+        finally:
+            await database.dispose()
+        console.print(f"postgresql, {WORKERS} workers: {figures['workers_seconds']} s")
+        return figures
     finally:
-        await admin(drop)
+        await admin(*drop)
+
+
+async def side_by_side(url: str) -> float:
+    """Seconds for WORKERS processes, each the worker's way (`finalise_all`), to finalise every
+    due session between them: from all of them ready to the last one done."""
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Barrier(WORKERS + 1)
+    workers = [spawn.Process(target=worker_process, args=(url, ready)) for _ in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    await asyncio.to_thread(ready.wait)
+    began = time.perf_counter()
+    for worker in workers:
+        await asyncio.to_thread(worker.join)
+    seconds = time.perf_counter() - began
+    assert all(worker.exitcode == 0 for worker in workers), "a worker failed"
+    return seconds
+
+
+def worker_process(url: str, ready: Any) -> None:
+    async def work() -> None:
+        settings = Settings(
+            _env_file=None, database_url=url, secret_key=SECRET, worker_mode=WorkerMode.EXTERNAL
+        )
+        database = Database(create_engine(url), FrozenClock(NOW))
+        try:
+            async with database.engine.connect():  # connected before the clock starts
+                pass
+            await asyncio.to_thread(ready.wait)
+            await finalise_all(database, settings)
+        finally:
+            await database.dispose()
+
+    asyncio.run(work())
 
 
 def report(results: dict[str, dict[str, Any]]) -> None:
@@ -396,6 +454,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         ("finalised, database to committed records (s)", "seconds"),
         ("  CPU time of this process (s)", "cpu_seconds"),
         ("  the database alone storing the records (s)", "store_only_seconds"),
+        (f"  by {WORKERS} worker processes side by side (s)", "workers_seconds"),
         ("events folded per s", "events_per_s"),
         *((f"  {step} (s)", f"steps.{step}") for step in next(iter(results.values()))["steps"]),
         (f"naive: events per s ({NAIVE_EVENTS:,}, a transaction each)", "naive_events_per_s"),
@@ -406,7 +465,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     ]
     for label, key in rows:
         head, _, tail = key.partition(".")
-        cells = [f[head][tail] if tail else f[head] for f in results.values()]
+        cells = [f[head][tail] if tail else f.get(head, "one writer") for f in results.values()]
         table.add_row(label, *[f"{c:,}" if isinstance(c, int | float) else str(c) for c in cells])
     console.print(table)
     for name, figures in results.items():
@@ -426,8 +485,9 @@ def main() -> None:
         results["sqlite"] = asyncio.run(bench(f"sqlite:///{directory}/fold.db"))
     results["postgresql"] = asyncio.run(bench_postgresql())
     report(results)
-    keys = ("events", "seconds", "events_per_s", "naive_events_per_s", "ratio", "cpu_seconds")
-    print(json.dumps({name: {k: f[k] for k in keys} for name, f in results.items()}))
+    keys = ["events", "seconds", "events_per_s", "naive_events_per_s", "ratio", "cpu_seconds"]
+    keys += ["workers_side_by_side", "workers_seconds"]  # PostgreSQL's
+    print(json.dumps({name: {k: f[k] for k in keys if k in f} for name, f in results.items()}))
 
 
 if __name__ == "__main__":
