@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         description="Where webhooks are kept while the database is slow or down; local to each "
         "machine, emptied by its server processes.",
     )
+    webhook_private_addresses: bool = Field(
+        False,
+        description="Let outbound webhooks reach private, loopback and reserved addresses (an "
+        "academy's own network). Off, an academy's admin cannot make this server call, and "
+        "show the answers of, what is reachable only from inside.",
+    )
 
     smtp_host: str | None = Field(
         None, description="The mail server notifications are sent through; none: no email."

@@ -3,7 +3,8 @@
 `emit` writes one delivery per subscribed endpoint in the caller's transaction and queues its
 job; the job POSTs the body signed with the endpoint's secret, keeps each attempt's outcome in
 the delivery log, and retries with growing delays until it gives up (the log says so, and the
-delivery can be sent again by hand).
+delivery can be sent again by hand). Deliveries go to public addresses only, unless the
+operator allows the rest (`destinations`).
 
 Signature: header `Halaqa-Signature: t=<unix seconds>,v1=<hex>` where hex is
 HMAC-SHA256(secret, "<unix seconds>." + raw body); receivers check it and that t is recent."""
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ import httpx
 from halaqa.kit.deps import Runtime
 from halaqa.models import WebhookDelivery, WebhookEndpoint
 from halaqa.models.webhooks import DeliveryStatus
+from halaqa.notifications.destinations import Destination, DestinationRefused, destinations
 from halaqa.notifications.hooks_repository import HookRepository
 from halaqa.worker.jobs import enqueue, handles
 
@@ -129,11 +132,13 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = now
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
-            response = await client.post(
-                endpoint.url, content=body_of(delivery), headers=headers_for(delivery, secret, now)
-            )
-    except httpx.HTTPError as error:
+        response = await _post(
+            endpoint.url,
+            body_of(delivery),
+            headers_for(delivery, secret, now),
+            others_allowed=rt.settings.webhook_private_addresses,
+        )
+    except (httpx.HTTPError, DestinationRefused) as error:
         delivery.last_status_code = None
         delivery.last_response = None
         delivery.last_error = (str(error) or type(error).__name__)[:2000]
@@ -148,6 +153,29 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
         return
     delivery.last_error = f"the endpoint answered {response.status_code}"
     await _retry_or_give_up(rt, delivery, endpoint)
+
+
+async def _post(
+    url: str, body: bytes, headers: dict[str, str], *, others_allowed: bool
+) -> httpx.Response:
+    """POSTs to the first of the URL's checked addresses that takes the connection."""
+    found = await destinations(url, others_allowed=others_allowed, timeout_s=TIMEOUT_S)
+    async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+        for destination in found[:-1]:
+            with suppress(httpx.ConnectError, httpx.ConnectTimeout):
+                return await _post_to(client, destination, body, headers)
+        return await _post_to(client, found[-1], body, headers)
+
+
+async def _post_to(
+    client: httpx.AsyncClient, destination: Destination, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    return await client.post(
+        destination.url,
+        content=body,
+        headers={**headers, **destination.headers},
+        extensions=destination.extensions,
+    )
 
 
 async def _retry_or_give_up(

@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from halaqa.config import Settings
+
 
 @dataclass(frozen=True)
 class Received:
@@ -34,7 +36,10 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver(settings: Settings) -> AsyncIterator[Receiver]:
+    """The receiver, on this machine's loopback: which the server may reach only because its
+    operator allowed private addresses (as for an academy's systems on its own network)."""
+    settings.webhook_private_addresses = True
     found = Receiver()
     app = Starlette(routes=[Route("/hooks", found.endpoint, methods=["POST"])])
     server = uvicorn.Server(
