@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 from halaqa.academies.auth import AcademyContext
 from halaqa.academies.service import audit
-from halaqa.exceptions import Conflict, NotFound
+from halaqa.exceptions import Conflict, InvalidInput, NotFound
 from halaqa.kit.crypto import SecretUnreadable
 from halaqa.kit.deps import Runtime
 from halaqa.models import WebhookDelivery, WebhookEndpoint
 from halaqa.models.webhooks import DeliveryStatus
+from halaqa.notifications.destinations import DestinationRefused, check_saved
 from halaqa.notifications.hook_schemas import EndpointCreate, EndpointUpdate
 from halaqa.notifications.hooks_repository import HookRepository, all_endpoints
 from halaqa.notifications.outbound import requeue, secret_context
@@ -38,6 +39,13 @@ async def _audit(rt: Runtime, ctx: AcademyContext, action: str, endpoint: Webhoo
     )
 
 
+def _check_destination(rt: Runtime, url: str) -> None:
+    try:
+        check_saved(url, others_allowed=rt.settings.webhook_private_addresses)
+    except DestinationRefused as refused:
+        raise InvalidInput.field("url", str(refused)) from refused
+
+
 async def endpoints(rt: Runtime, ctx: AcademyContext) -> Sequence[WebhookEndpoint]:
     return await _repository(rt, ctx).endpoints()
 
@@ -52,6 +60,7 @@ async def endpoint(rt: Runtime, ctx: AcademyContext, endpoint_id: int) -> Webhoo
 async def create(
     rt: Runtime, ctx: AcademyContext, data: EndpointCreate
 ) -> tuple[WebhookEndpoint, str]:
+    _check_destination(rt, data.url)
     secret = _new_secret()
     added = await _repository(rt, ctx).add_endpoint(
         WebhookEndpoint(
@@ -74,6 +83,7 @@ async def update(
 ) -> WebhookEndpoint:
     found = await endpoint(rt, ctx, endpoint_id)
     if data.url is not None:
+        _check_destination(rt, data.url)
         found.url = data.url
     if data.events is not None:
         found.events = list(data.events)
