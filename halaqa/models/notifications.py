@@ -38,6 +38,9 @@ class NotificationKind(StrEnum):
     SESSION_SCHEDULED = "session_scheduled"
     SESSION_RESCHEDULED = "session_rescheduled"
     SESSION_CANCELLED = "session_cancelled"
+    # A weekly series is told once, with its first class, not class by class.
+    SCHEDULE_PLANNED = "schedule_planned"
+    SCHEDULE_CHANGED = "schedule_changed"  # a series continued differently from a date
     REMINDER = "reminder"
     ROOM_OPEN = "room_open"
     RECORDING_READY = "recording_ready"

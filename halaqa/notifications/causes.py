@@ -9,7 +9,7 @@ from halaqa.academies.settings import effective_settings
 from halaqa.kit.deps import Runtime
 from halaqa.meetings.recordings import on_recording_ready
 from halaqa.models.notifications import NotificationKind as Kind
-from halaqa.notifications.repository import Audience, audience
+from halaqa.notifications.repository import Audience, audience, series_opened_by
 from halaqa.notifications.service import notify
 from halaqa.scheduling import follow_ups
 from halaqa.scheduling.lifecycle import Status
@@ -50,9 +50,13 @@ async def session_changed(rt: Runtime, payload: dict[str, Any]) -> None:
     # Whoever made the change knows of it already.
     actor = session.updated_by_user_id
     if target == Status.SCHEDULED.value and source in NEWLY_SCHEDULED:
-        if session.schedule_id is not None:
-            return  # a recurring schedule's classes: told once, about the schedule
         kind, people, key = Kind.SESSION_SCHEDULED, found.with_parents, "scheduled"
+        if session.schedule_id is not None:  # a weekly series: told once, by its first class
+            changed = await series_opened_by(rt.session, session)
+            if changed is None:
+                return
+            kind = Kind.SCHEDULE_CHANGED if changed else Kind.SCHEDULE_PLANNED
+            key = f"series:{session.schedule_id}"
     elif target == Status.CANCELLED.value:
         base |= {"cancelled": True, "reason": session.cancellation_reason or ""}
         base["sequence"] = found.reschedules + 1

@@ -17,6 +17,8 @@ SUBJECTS = {
     Kind.SESSION_SCHEDULED: N_("New class: %(title)s"),
     Kind.SESSION_RESCHEDULED: N_("Class moved: %(title)s"),
     Kind.SESSION_CANCELLED: N_("Class cancelled: %(title)s"),
+    Kind.SCHEDULE_PLANNED: N_("New weekly classes: %(title)s"),
+    Kind.SCHEDULE_CHANGED: N_("Weekly classes changed: %(title)s"),
     Kind.REMINDER: N_("Reminder: %(title)s at %(time)s"),
     Kind.ROOM_OPEN: N_("Join now: %(title)s"),
     Kind.RECORDING_READY: N_("Recording ready: %(title)s"),
@@ -32,6 +34,14 @@ BODIES = {
     Kind.SESSION_SCHEDULED: N_("%(title)s is scheduled for %(time)s."),
     Kind.SESSION_RESCHEDULED: N_("%(title)s moved from %(old_time)s to %(time)s."),
     Kind.SESSION_CANCELLED: N_("%(title)s on %(time)s is cancelled. Reason: %(reason)s"),
+    Kind.SCHEDULE_PLANNED: N_(
+        "%(title)s now takes place every week, the first class on %(time)s. Every class is in "
+        "your calendar and on your classes page."
+    ),
+    Kind.SCHEDULE_CHANGED: N_(
+        "%(title)s changes from %(time)s, the first class at its new time. Every class is in "
+        "your calendar and on your classes page."
+    ),
     Kind.REMINDER: N_("%(title)s starts at %(time)s."),
     Kind.ROOM_OPEN: N_("The room of %(title)s is open: you can join now."),
     Kind.RECORDING_READY: N_("The recording of %(title)s on %(time)s is ready."),

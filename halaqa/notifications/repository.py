@@ -26,6 +26,7 @@ from halaqa.models import (
     Notification,
     NotificationMute,
     Package,
+    Schedule,
     SessionParticipant,
     SessionReschedule,
     Subscription,
@@ -282,6 +283,25 @@ async def audience(session: AsyncSession, academy_id: int, session_id: int) -> A
         )
     )
     return Audience(class_session, academy, zone, people, parents, int(moves or 0))
+
+
+async def series_opened_by(session: AsyncSession, booked: ClassSession) -> bool | None:
+    """For a class of a weekly series: None unless it is the series' first (the one its people
+    hear of the whole series by); else whether the series continues another (a change)."""
+    first = await session.scalar(
+        select(func.min(ClassSession.occurrence_key)).where(
+            ClassSession.academy_id == booked.academy_id,
+            ClassSession.schedule_id == booked.schedule_id,
+        )
+    )
+    if first != booked.occurrence_key:
+        return None
+    follows = await session.scalar(
+        select(Schedule.follows_schedule_id).where(
+            Schedule.academy_id == booked.academy_id, Schedule.id == booked.schedule_id
+        )
+    )
+    return follows is not None
 
 
 async def starting_between(

@@ -23,6 +23,8 @@ KIND_LABELS = {
     NotificationKind.SESSION_SCHEDULED: N_("A class is scheduled"),
     NotificationKind.SESSION_RESCHEDULED: N_("A class is moved"),
     NotificationKind.SESSION_CANCELLED: N_("A class is cancelled"),
+    NotificationKind.SCHEDULE_PLANNED: N_("Weekly classes are planned"),
+    NotificationKind.SCHEDULE_CHANGED: N_("Weekly classes are changed"),
     NotificationKind.REMINDER: N_("Reminders before a class"),
     NotificationKind.ROOM_OPEN: N_("The room is open"),
     NotificationKind.RECORDING_READY: N_("A recording is ready"),
