@@ -41,6 +41,7 @@ class NotificationKind(StrEnum):
     # A weekly series is told once, with its first class, not class by class.
     SCHEDULE_PLANNED = "schedule_planned"
     SCHEDULE_CHANGED = "schedule_changed"  # a series continued differently from a date
+    SCHEDULE_ENDED = "schedule_ended"  # a series cancelled, or ended early, from a date
     REMINDER = "reminder"
     ROOM_OPEN = "room_open"
     RECORDING_READY = "recording_ready"

@@ -8,8 +8,9 @@ from typing import Any
 from halaqa.academies.settings import effective_settings
 from halaqa.kit.deps import Runtime
 from halaqa.meetings.recordings import on_recording_ready
+from halaqa.models import ClassSession
 from halaqa.models.notifications import NotificationKind as Kind
-from halaqa.notifications.repository import Audience, audience, series_opened_by
+from halaqa.notifications.repository import Audience, audience, series_end, series_opened_by
 from halaqa.notifications.service import notify
 from halaqa.scheduling import follow_ups
 from halaqa.scheduling.lifecycle import Status
@@ -49,33 +50,55 @@ async def session_changed(rt: Runtime, payload: dict[str, Any]) -> None:
     base = session_payload(found, rt.settings.base_url)
     # Whoever made the change knows of it already.
     actor = session.updated_by_user_id
+    people = found.with_parents
     if target == Status.SCHEDULED.value and source in NEWLY_SCHEDULED:
-        kind, people, key = Kind.SESSION_SCHEDULED, found.with_parents, "scheduled"
-        if session.schedule_id is not None:  # a weekly series: told once, by its first class
-            changed = await series_opened_by(rt.session, session)
-            if changed is None:
-                return
-            kind = Kind.SCHEDULE_CHANGED if changed else Kind.SCHEDULE_PLANNED
-            key = f"series:{session.schedule_id}"
+        told = await _scheduled(rt, session)
     elif target == Status.CANCELLED.value:
         base |= {"cancelled": True, "reason": session.cancellation_reason or ""}
         base["sequence"] = found.reschedules + 1
-        kind, people = Kind.SESSION_CANCELLED, found.with_parents
-        key = f"cancelled:{session.cancelled_at.isoformat() if session.cancelled_at else ''}"
+        told = await _cancelled(rt, session, base)
     elif target == Status.READY.value:
-        kind, people = Kind.ROOM_OPEN, found.teacher_and_students
-        key = f"open:{base['starts_at']}"
-        actor = None
+        told = Kind.ROOM_OPEN, f"session:{session.id}:open:{base['starts_at']}"
+        people, actor = found.teacher_and_students, None
     else:
         return
+    if told is None:
+        return
+    kind, dedupe = told
     await notify(
         rt,
         kind=kind,
         user_ids=people - {actor} if actor else people,
         payload=base,
         academy_id=session.academy_id,
-        dedupe=f"session:{session.id}:{key}",
+        dedupe=dedupe,
     )
+
+
+async def _scheduled(rt: Runtime, session: ClassSession) -> tuple[Kind, str] | None:
+    """A class newly on the calendar; a weekly series' classes are told once, by the first."""
+    if session.schedule_id is None:
+        return Kind.SESSION_SCHEDULED, f"session:{session.id}:scheduled"
+    continues = await series_opened_by(rt.session, session)
+    if continues is None:
+        return None
+    kind = Kind.SCHEDULE_CHANGED if continues else Kind.SCHEDULE_PLANNED
+    return kind, f"series:{session.schedule_id}:planned"
+
+
+async def _cancelled(
+    rt: Runtime, session: ClassSession, payload: dict[str, Any]
+) -> tuple[Kind, str] | None:
+    """A class cancelled on its own; or taken off with its weekly series, whose end its people
+    hear of once — from the series that takes over, if one does."""
+    ended = None if session.schedule_id is None else await series_end(rt.session, session)
+    if ended is None:
+        at = session.cancelled_at.isoformat() if session.cancelled_at else ""
+        return Kind.SESSION_CANCELLED, f"session:{session.id}:cancelled:{at}"
+    if ended.continued:
+        return None
+    payload["date"] = ended.from_date.isoformat()
+    return Kind.SCHEDULE_ENDED, f"series:{session.schedule_id}:ended"
 
 
 @handles(SESSION_MOVED)

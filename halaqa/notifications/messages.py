@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+
+from babel.dates import format_date
 
 from halaqa.models.notifications import NotificationKind as Kind
 from halaqa.web.i18n import translations
@@ -19,6 +21,7 @@ SUBJECTS = {
     Kind.SESSION_CANCELLED: N_("Class cancelled: %(title)s"),
     Kind.SCHEDULE_PLANNED: N_("New weekly classes: %(title)s"),
     Kind.SCHEDULE_CHANGED: N_("Weekly classes changed: %(title)s"),
+    Kind.SCHEDULE_ENDED: N_("Weekly classes end: %(title)s"),
     Kind.REMINDER: N_("Reminder: %(title)s at %(time)s"),
     Kind.ROOM_OPEN: N_("Join now: %(title)s"),
     Kind.RECORDING_READY: N_("Recording ready: %(title)s"),
@@ -39,8 +42,12 @@ BODIES = {
         "your calendar and on your classes page."
     ),
     Kind.SCHEDULE_CHANGED: N_(
-        "%(title)s changes from %(time)s, the first class at its new time. Every class is in "
-        "your calendar and on your classes page."
+        "%(title)s changes from %(time)s, the first class at its new time; the classes at the "
+        "old times from then on are cancelled. Every class is in your calendar and on your "
+        "classes page."
+    ),
+    Kind.SCHEDULE_ENDED: N_(
+        "%(title)s ends: there are no classes from %(date)s on. Reason: %(reason)s"
     ),
     Kind.REMINDER: N_("%(title)s starts at %(time)s."),
     Kind.ROOM_OPEN: N_("The room of %(title)s is open: you can join now."),
@@ -95,9 +102,14 @@ def _values(payload: dict[str, Any], language: str, zone: str) -> _Blank:
         value = payload.get(key)
         return when(datetime.fromisoformat(value), zone, language, "full") if value else ""
 
+    def on(key: str) -> str:
+        value = payload.get(key)
+        return format_date(date.fromisoformat(value), "full", locale=language) if value else ""
+
     return _Blank(
         title=str(payload.get("title", "")),
         time=at("starts_at"),
+        date=on("date"),
         old_time=at("old_starts_at"),
         reason=str(payload.get("reason", "")),
         student=str(payload.get("student", "")),

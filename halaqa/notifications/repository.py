@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -33,6 +33,8 @@ from halaqa.models import (
     SubscriptionCycle,
     User,
 )
+from halaqa.schedules.lifecycle import ScheduleStatus
+from halaqa.schedules.planning import occurrence_date
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,43 @@ async def series_opened_by(session: AsyncSession, booked: ClassSession) -> bool 
         )
     )
     return follows is not None
+
+
+@dataclass(frozen=True)
+class SeriesEnd:
+    """How a weekly series stopped having a class: from which local day, and whether another
+    series takes over from then (a change) or none does (it ended)."""
+
+    from_date: date
+    continued: bool
+
+
+async def series_end(session: AsyncSession, cancelled: ClassSession) -> SeriesEnd | None:
+    """For a cancelled class of a weekly series: the series' end, when that is what took the
+    class off (its people hear of the end once, not class by class); None when the class was
+    cancelled on its own, the series still having its day."""
+    schedule = await session.scalar(
+        select(Schedule).where(
+            Schedule.academy_id == cancelled.academy_id, Schedule.id == cancelled.schedule_id
+        )
+    )
+    if schedule is None or cancelled.occurrence_key is None:
+        return None
+    if schedule.status == ScheduleStatus.CANCELLED.value:
+        from_date = schedule.starts_on
+    elif schedule.status == ScheduleStatus.ENDED.value and schedule.until is not None:
+        if occurrence_date(schedule.starts_on, cancelled.occurrence_key) <= schedule.until:
+            return None
+        from_date = schedule.until + timedelta(days=1)
+    else:
+        return None
+    followers = await session.scalar(
+        select(func.count()).where(
+            Schedule.academy_id == schedule.academy_id,
+            Schedule.follows_schedule_id == schedule.id,
+        )
+    )
+    return SeriesEnd(from_date, bool(followers))
 
 
 async def starting_between(

@@ -1,4 +1,4 @@
-"""notifications: a weekly series told once, when it is planned or changed (two new kinds)
+"""notifications: a weekly series told once when it is planned, changed or ended (new kinds)
 
 Revision ID: 0020
 Revises: 0019
@@ -30,7 +30,7 @@ KINDS = (
     "booking_confirmed",
     "booking_declined",
 )
-NEW_KINDS = ("schedule_planned", "schedule_changed")
+NEW_KINDS = ("schedule_planned", "schedule_changed", "schedule_ended")
 
 
 def _known_kind(kinds: Sequence[str]) -> None:

@@ -25,6 +25,7 @@ KIND_LABELS = {
     NotificationKind.SESSION_CANCELLED: N_("A class is cancelled"),
     NotificationKind.SCHEDULE_PLANNED: N_("Weekly classes are planned"),
     NotificationKind.SCHEDULE_CHANGED: N_("Weekly classes are changed"),
+    NotificationKind.SCHEDULE_ENDED: N_("Weekly classes end"),
     NotificationKind.REMINDER: N_("Reminders before a class"),
     NotificationKind.ROOM_OPEN: N_("The room is open"),
     NotificationKind.RECORDING_READY: N_("A recording is ready"),
