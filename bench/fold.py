@@ -7,7 +7,9 @@ says what the classes and their presence look like; PostgreSQL loads them withou
 foreign-key triggers, the data being consistent by construction). Then the worker's way:
 transactions of BATCH sessions taken by the due-scan (`due_sessions`), each finalised by
 `finalise_many` and committed, until none is due; timed from the first query to the last commit,
-with the process's CPU time beside it (the machine is shared: wall time waits for the CPU too),
+with the process's CPU time beside it (the machine is shared: wall time waits for the CPU too)
+and, for a PostgreSQL server on this machine, the server's (one transaction is one server
+process: what it spends bounds the run, however fast this side is),
 and split by step (the records are written beside the assessing: the step shows the wait).
 The stored records are checked: one per teacher and student, the statuses settled as the
 presence says, and some sessions' records field by field against `assess` on their events.
@@ -37,6 +39,7 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from fold_data import (
@@ -80,7 +83,8 @@ from halaqa.scheduling.repository import due_sessions
 
 BATCH = 500  # sessions finalised per transaction
 WORKERS = 2  # worker processes side by side, on PostgreSQL
-NOT_RUN = {"workers_seconds": "one writer"}  # SQLite's cell for what it does not run
+# The cells of what a run does not have: a second writer (SQLite), a server on this machine.
+NOT_RUN = {"workers_seconds": "one writer", "server_cpu_seconds": "none here"}
 LOAD_CHUNK = 500  # sessions loaded per transaction
 NAIVE_EVENTS = 20_000
 CHECKED = range(1, SESSIONS + 1, 333)  # sessions whose records are checked field by field
@@ -183,6 +187,7 @@ async def finalise_all(database: Database, settings: Settings) -> dict[str, Any]
     """The worker's way: BATCH due sessions per transaction until none is due."""
     STEPS.clear()
     began, cpu, batches, secret = time.perf_counter(), time.process_time(), 0, settings.secret()
+    server_cpu = server_cpu_seconds(database)
     due: list[ClassSession] = [ClassSession()]  # until the due-scan finds none
     while due:
         scan = time.perf_counter()
@@ -196,12 +201,36 @@ async def finalise_all(database: Database, settings: Settings) -> dict[str, Any]
     seconds = time.perf_counter() - began
     steps = {step: round(spent, 2) for step, spent in STEPS.items()}
     steps["other"] = round(seconds - sum(v for k, v in STEPS.items() if k != BACKGROUND), 2)
-    return {
+    figures = {
         "seconds": round(seconds, 2),
         "cpu_seconds": round(time.process_time() - cpu, 2),
         "batches": batches,
         "steps": steps,
     }
+    server_cpu_after = server_cpu_seconds(database)
+    if server_cpu is not None and server_cpu_after is not None:
+        figures["server_cpu_seconds"] = round(server_cpu_after - server_cpu, 2)
+    return figures
+
+
+def server_cpu_seconds(database: Database) -> float | None:
+    """CPU time this machine's PostgreSQL processes have used so far (Linux's /proc), when the
+    server is on this machine: what the database does of a run, beside this process's own.
+    None on SQLite (it works in this process) and for a server elsewhere."""
+    host = database.engine.url.host
+    if database.dialect != "postgresql" or host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    ticks, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process has gone
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")].startswith("postgres"):
+            fields = text[text.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
 
 
 async def check(database: Database) -> dict[str, Any]:
@@ -368,6 +397,8 @@ async def bench(url: str, copy_to: str | None = None) -> dict[str, Any]:
         "steps": run["steps"],
         **checked,
     }
+    if "server_cpu_seconds" in run:
+        figures["server_cpu_seconds"] = run["server_cpu_seconds"]
     console.print(f"{backend}: {figures}")
     return figures
 
@@ -452,6 +483,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     rows = [
         ("finalised, database to committed records (s)", "seconds"),
         ("  CPU time of this process (s)", "cpu_seconds"),
+        ("  CPU time of the database server (s)", "server_cpu_seconds"),
         ("  the database alone storing the records (s)", "store_only_seconds"),
         (f"  by {WORKERS} worker processes side by side (s)", "workers_seconds"),
         ("events folded per s", "events_per_s"),
@@ -488,6 +520,7 @@ def main() -> None:
     results["postgresql"] = asyncio.run(bench_postgresql())
     report(results)
     keys = ["events", "seconds", "events_per_s", "naive_events_per_s", "ratio", "cpu_seconds"]
+    keys += ["server_cpu_seconds"]  # PostgreSQL's, when on this machine
     keys += ["workers_side_by_side", "workers_seconds"]  # PostgreSQL's
     print(json.dumps({name: {k: f[k] for k in keys if k in f} for name, f in results.items()}))
 
